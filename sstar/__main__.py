@@ -1,0 +1,3 @@
+from sstar.cli.main import app
+
+app()
