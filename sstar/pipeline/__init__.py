@@ -1,0 +1,1 @@
+"""The S* pipeline stages (generate, debug, select) and the baseline strategies."""

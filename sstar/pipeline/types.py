@@ -1,0 +1,66 @@
+"""Records of a solve run: its settings, its result, progress events."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sstar.verdict import JudgeReport
+
+
+class Strategy(str, enum.Enum):
+    SSTAR = "sstar"  # generate N, debug R rounds, select by adaptive input synthesis
+    ZERO_SHOT = "zero-shot"  # one greedy sample
+    MAJORITY = "majority"  # N samples, most common behaviour on synthesized inputs
+    SELF_DEBUG = "self-debug"  # one sample, R debug rounds
+
+
+@dataclass(frozen=True)
+class SolveConfig:
+    strategy: Strategy = Strategy.SSTAR
+    n: int = 8
+    rounds: int = 2
+    temperature: float = 0.7
+    top_p: float = 0.95
+    max_tokens: int = 1024
+    seed: int = 0
+    num_inputs: int = 6  # synthesized distinguishing inputs (selection)
+    max_judge_pairs: int = 6  # cap on cluster pairs compared by the model
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event, for the CLI's live display (the library never prints)."""
+
+    stage: str  # generate | debug | select | done
+    message: str
+    alive: int = 0  # candidates still in the running
+    passing: int = 0  # candidates passing every public test
+    tokens: int = 0
+    tok_s: float = 0.0
+    elapsed_s: float = 0.0
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class SolveResult:
+    problem_id: str
+    strategy: str
+    program: str  # the chosen program ("" when nothing could be produced)
+    public: JudgeReport  # the chosen program on the public tests
+    candidates: int = 0
+    candidates_passing_public: int = 0
+    clusters: int = 0
+    judge_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+    interrupted: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
