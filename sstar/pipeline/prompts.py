@@ -1,0 +1,179 @@
+"""Every prompt the pipeline sends, in one place, so they can be read and tuned together.
+
+Small models follow short, concrete instructions best: say exactly what to read, what
+to print, and where the code goes. Prompts never contain hidden tests (the pipeline
+only ever holds ``problem.without_hidden()``).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sstar.engine.base import Message
+from sstar.problem import Problem, ProblemKind, TestCase
+from sstar.sandbox.base import RunOutcome, RunStatus
+from sstar.verdict import TestResult, Verdict
+
+SYSTEM = (
+    "You are an expert competitive programmer. You write correct, efficient Python 3 code "
+    "and you follow the output format exactly."
+)
+
+# Feedback is truncated so that a huge input or output cannot blow the context window.
+MAX_FEEDBACK_CHARS = 600
+
+
+def clip(text: str, limit: int = MAX_FEEDBACK_CHARS) -> str:
+    text = text.rstrip("\n")
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 2 // 3]
+    tail = text[-limit // 4 :]
+    return f"{head}\n... ({len(text) - len(head) - len(tail)} characters cut) ...\n{tail}"
+
+
+def _limits_line(problem: Problem) -> str:
+    parts = []
+    if problem.time_limit_s:
+        parts.append(f"time limit {problem.time_limit_s:g} s per test")
+    if problem.memory_limit_mb:
+        parts.append(f"memory limit {problem.memory_limit_mb} MB")
+    return ("Limits: " + ", ".join(parts) + ".\n") if parts else ""
+
+
+def _entry_point(problem: Problem) -> str:
+    spec = problem.function
+    assert spec is not None
+    return f"{spec.class_name}().{spec.name}" if spec.class_name else spec.name
+
+
+def generation_messages(problem: Problem) -> list[Message]:
+    """The first prompt: the statement and what kind of code to write."""
+    if problem.kind is ProblemKind.FUNCTION and problem.function is not None:
+        task = (
+            f"Complete the starter code below. The judge imports your code and calls "
+            f"`{_entry_point(problem)}(...)` with the arguments of each test; do not read input "
+            f"and do not print the answer, return it.\n\n"
+            f"```python\n{problem.function.starter_code.strip()}\n```\n\n"
+            "First explain the idea in two or three sentences. Then write the complete code "
+            "(with the imports it needs) in one ```python block."
+        )
+    else:
+        task = (
+            "Write a complete Python 3 program that reads the input from standard input and "
+            "prints the answer to standard output, exactly in the format described.\n"
+            "- Read all of the input with `data = sys.stdin.read().split()` and walk through the "
+            "tokens, unless lines matter (then use sys.stdin.read().split('\\n')).\n"
+            "- The program must be fast enough for the largest inputs the constraints allow: "
+            "pick an algorithm whose complexity fits them.\n"
+            "- Print nothing else (no prompts, no debug output).\n\n"
+            "First explain the algorithm in two or three sentences. Then write the whole program "
+            "in one ```python block."
+        )
+    user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{task}"
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+_VERDICT_WORDS = {
+    Verdict.WA: "wrong answer",
+    Verdict.TLE: "time limit exceeded",
+    Verdict.MLE: "memory limit exceeded",
+    Verdict.RE: "runtime error",
+    Verdict.OLE: "printed far too much output",
+}
+
+
+def _test_feedback(i: int, test: TestCase, result: TestResult, problem: Problem) -> str:
+    if result.passed:
+        return f"Test {i}: passed."
+    lines = [f"Test {i}: FAILED ({_VERDICT_WORDS.get(result.verdict, result.verdict.value)})."]
+    arg_word = "Arguments (JSON)" if problem.kind is ProblemKind.FUNCTION else "Input"
+    lines.append(f"{arg_word}:\n```\n{clip(test.input)}\n```")
+    if test.expected is not None:
+        lines.append(f"Expected output:\n```\n{clip(test.expected)}\n```")
+    if result.verdict is Verdict.RE:
+        lines.append(f"Your program crashed with:\n```\n{clip(result.stderr_tail or result.message, 900)}\n```")
+        if result.output.strip():
+            lines.append(f"It printed before crashing:\n```\n{clip(result.output)}\n```")
+    elif result.verdict is Verdict.TLE:
+        limit = f" of {problem.time_limit_s:g} s" if problem.time_limit_s else ""
+        lines.append(
+            f"Your program did not finish within the time limit{limit}: it may loop forever, "
+            "wait for input that is not there, or use a too slow algorithm."
+        )
+    elif result.verdict is Verdict.MLE:
+        lines.append("Your program used too much memory.")
+    else:
+        lines.append(f"Your program printed:\n```\n{clip(result.output) if result.output.strip() else '(nothing)'}\n```")
+        if result.message:
+            lines.append(f"Checker: {clip(result.message, 200)}")
+    return "\n".join(lines)
+
+
+def debug_feedback(problem: Problem, tests: Sequence[TestCase], results: Sequence[TestResult]) -> str:
+    """What the model sees after a failed run: every public test, failures in full."""
+    parts = [_test_feedback(i, t, r, problem) for i, (t, r) in enumerate(zip(tests, results), 1)]
+    passed = sum(r.passed for r in results)
+    head = f"Your code passed {passed} of {len(results)} public tests.\n\n"
+    tail = (
+        "\n\nFind the mistake (re-read the statement and the input format), explain it in one "
+        "or two sentences, then write the whole corrected code in one ```python block."
+    )
+    return head + "\n\n".join(parts) + tail
+
+
+NO_CODE_FEEDBACK = (
+    "Your reply did not contain a complete Python program. Write the whole program in one "
+    "```python block."
+)
+
+
+def input_synthesis_messages(problem: Problem, k: int) -> list[Message]:
+    """Ask for small, tricky, valid inputs (selection stage)."""
+    what = "argument lists (each a JSON array of the arguments)" if problem.kind is ProblemKind.FUNCTION else "inputs"
+    examples = "\n".join(f"```\n{clip(t.input, 300)}\n```" for t in problem.public_tests[:2])
+    user = (
+        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
+        f"Write {k} new test {what} for this problem. Each must follow the input format and the "
+        "constraints exactly. Make them small but tricky: minimum sizes, equal values, "
+        "extreme values, answers that are zero or impossible, cases a wrong solution would miss.\n"
+        f"The sample inputs look like this:\n{examples}\n\n"
+        f"Reply with the {k} inputs only, each in its own ``` block, with no expected outputs."
+    )
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+def generator_messages(problem: Problem) -> list[Message]:
+    """Ask for a program that prints one maximum-size input (catches too-slow candidates)."""
+    user = (
+        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
+        "Write a Python 3 program that prints ONE valid input for this problem whose size is the "
+        "largest the constraints allow (for testing the speed of solutions). Use the random module "
+        "with a fixed seed (random.seed(1)) for the values. Build the output with '\\n'.join and "
+        "print it at once. Follow the input format exactly. Give only the program in one ```python block."
+    )
+    if problem.kind is ProblemKind.FUNCTION:
+        user += " Print the arguments as one JSON array (import json; print(json.dumps([...])))."
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+def _show_outcome(outcome: RunOutcome) -> str:
+    if outcome.status is RunStatus.OK:
+        return clip(outcome.stdout.decode("utf-8", "replace"), 400) or "(nothing)"
+    return f"(the program failed: {outcome.status.value})"
+
+
+def judge_messages(
+    problem: Problem, test_input: str, code_a: str, out_a: RunOutcome, code_b: str, out_b: RunOutcome
+) -> list[Message]:
+    """Pairwise judgement: which of two programs' outputs on an input is correct."""
+    user = (
+        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
+        "Two programs were written for this problem. They disagree on this input:\n"
+        f"```\n{clip(test_input, 500)}\n```\n\n"
+        f"Program A:\n```python\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
+        f"Program B:\n```python\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
+        "Work out the correct output for this input from the statement, step by step and briefly. "
+        "Then finish with exactly one line: `Answer: A` or `Answer: B`."
+    )
+    return [Message("system", SYSTEM), Message("user", user)]
