@@ -1,0 +1,142 @@
+"""State shared by the stages of one solve: the problem's public view, engine, sandbox, counters."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams
+from sstar.extract import extract_code
+from sstar.judge import judge, limits_for
+from sstar.pipeline.types import Progress, ProgressFn, SolveConfig
+from sstar.problem import Problem
+from sstar.sandbox.base import Limits, Sandbox
+from sstar.trace import Trace
+from sstar.verdict import JudgeReport
+
+
+@dataclass
+class Candidate:
+    """One line of work: a conversation with the model and the code it last produced."""
+
+    index: int
+    messages: list[Message]
+    code: str | None = None
+    public: JudgeReport | None = None
+    rounds: int = 0  # debug rounds spent on it
+    finish_reason: str = ""
+
+    @property
+    def public_passed(self) -> int:
+        return self.public.passed if self.public else 0
+
+    @property
+    def passes_public(self) -> bool:
+        return self.code is not None and self.public is not None and self.public.all_passed
+
+
+@dataclass
+class RunContext:
+    problem: Problem  # always the public view: hidden tests removed
+    engine: Engine
+    sandbox: Sandbox
+    config: SolveConfig
+    trace: Trace | None = None
+    progress_fn: ProgressFn | None = None
+    limits: Limits = field(init=False)
+    started: float = field(default_factory=time.monotonic)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    judge_calls: int = 0
+    llm_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        # The pipeline must never see hidden tests, whatever the caller passed in.
+        if self.problem.hidden_tests:
+            self.problem = self.problem.without_hidden()
+        self.limits = limits_for(self.problem)
+
+    # -- model -------------------------------------------------------------------------
+    def generate(self, requests: Sequence[Request], stage: str) -> list[list[Completion]]:
+        if not requests:
+            return []
+        t0 = time.monotonic()
+        before = (self.engine.stats.prompt_tokens, self.engine.stats.completion_tokens)
+        results = self.engine.generate(list(requests))
+        self.llm_seconds += time.monotonic() - t0
+        # Engines count a shared prompt once; take their totals rather than summing per completion.
+        self.prompt_tokens += self.engine.stats.prompt_tokens - before[0]
+        self.completion_tokens += self.engine.stats.completion_tokens - before[1]
+        if self.trace is not None:
+            for req, comps in zip(requests, results):
+                self.trace.event(
+                    "llm",
+                    stage=stage,
+                    messages=[{"role": m.role, "content": m.content} for m in req.messages],
+                    params=req.params,
+                    replies=[{"text": c.text, "finish_reason": c.finish_reason, "tokens": c.completion_tokens} for c in comps],
+                )
+        return results
+
+    def params(self, *, temperature: float | None = None, max_tokens: int | None = None, seed_offset: int = 0) -> SamplingParams:
+        cfg = self.config
+        return SamplingParams(
+            temperature=cfg.temperature if temperature is None else temperature,
+            top_p=cfg.top_p,
+            max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
+            seed=cfg.seed * 1000 + seed_offset,
+        )
+
+    # -- sandbox ------------------------------------------------------------------------
+    def test_public(self, cand: Candidate, stage: str) -> JudgeReport | None:
+        """Judge a candidate's code on the public tests and remember the report."""
+        if cand.code is None:
+            cand.public = None
+            return None
+        cand.public = judge(cand.code, self.problem, self.sandbox, tests="public", limits=self.limits)
+        if self.trace is not None:
+            self.trace.event(
+                "public_tests",
+                stage=stage,
+                candidate=cand.index,
+                round=cand.rounds,
+                program=cand.code,
+                verdict=cand.public.verdict,
+                passed=cand.public.passed,
+                total=cand.public.total,
+                tests=[
+                    {"name": t.name, "verdict": t.verdict, "output": t.output[:2000], "stderr": t.stderr_tail, "message": t.message}
+                    for t in cand.public.tests
+                ],
+            )
+        return cand.public
+
+    def take_reply(self, cand: Candidate, completion: Completion) -> None:
+        """Append the model's reply to the conversation and extract its code."""
+        cand.messages.append(Message("assistant", completion.text))
+        cand.code = extract_code(completion.text)
+        cand.finish_reason = completion.finish_reason
+
+    # -- progress -----------------------------------------------------------------------
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def emit(self, stage: str, message: str, candidates: Sequence[Candidate] = ()) -> None:
+        if self.trace is not None:
+            self.trace.event("progress", stage=stage, message=message)
+        if self.progress_fn is None:
+            return
+        tok_s = self.completion_tokens / self.llm_seconds if self.llm_seconds > 0 else 0.0
+        self.progress_fn(
+            Progress(
+                stage=stage,
+                message=message,
+                alive=sum(c.code is not None for c in candidates),
+                passing=sum(c.passes_public for c in candidates),
+                tokens=self.prompt_tokens + self.completion_tokens,
+                tok_s=tok_s,
+                elapsed_s=self.elapsed,
+            )
+        )

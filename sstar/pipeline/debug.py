@@ -1,0 +1,40 @@
+"""Stage 2: repair failing candidates from public-test feedback, all candidates of a round in one batch."""
+
+from __future__ import annotations
+
+from sstar.engine.base import Message, Request
+from sstar.pipeline.context import Candidate, RunContext
+from sstar.pipeline.prompts import NO_CODE_FEEDBACK, debug_feedback
+
+
+def feedback_for(ctx: RunContext, cand: Candidate) -> str:
+    if cand.code is None or cand.public is None:
+        return NO_CODE_FEEDBACK
+    return debug_feedback(ctx.problem, ctx.problem.public_tests, cand.public.tests)
+
+
+def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) -> None:
+    """Up to ``rounds`` rounds; a candidate stops as soon as it passes every public test.
+
+    Earlier rounds stay in the conversation (the S* ablation found that keeping only the
+    last round does worse). Debugging uses a lower temperature than sampling: the diversity
+    was already bought in stage 1, a repair should be the model's best guess.
+    """
+    for round_no in range(1, rounds + 1):
+        failing = [c for c in candidates if not c.passes_public]
+        if not failing:
+            break
+        ctx.emit("debug", f"round {round_no}: repairing {len(failing)} candidate{'s' * (len(failing) != 1)}", candidates)
+        requests = []
+        for cand in failing:
+            cand.messages.append(Message("user", feedback_for(ctx, cand)))
+            temperature = min(ctx.config.temperature, 0.3)
+            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index)))
+        for cand, (completion,) in zip(failing, ctx.generate(requests, f"debug-{round_no}")):
+            previous = cand.code
+            ctx.take_reply(cand, completion)
+            if cand.code is None:
+                cand.code = previous  # a reply without code keeps the last program in the running
+            cand.rounds = round_no
+            ctx.test_public(cand, f"debug-{round_no}")
+        ctx.emit("debug", f"round {round_no}: {sum(c.passes_public for c in candidates)}/{len(candidates)} pass", candidates)
