@@ -26,6 +26,14 @@ class Candidate:
     public: JudgeReport | None = None
     rounds: int = 0  # debug rounds spent on it
     finish_reason: str = ""
+    versions: list[tuple[str, JudgeReport]] = field(default_factory=list)  # every judged program
+
+    def best_version(self) -> "Candidate | None":
+        """This candidate as its program that passed most public tests (a repair can make things worse)."""
+        if not self.versions:
+            return None
+        code, report = max(reversed(self.versions), key=lambda v: v[1].passed)
+        return Candidate(self.index, self.messages, code, report, self.rounds, self.finish_reason, self.versions)
 
     @property
     def public_passed(self) -> int:
@@ -95,6 +103,7 @@ class RunContext:
             cand.public = None
             return None
         cand.public = judge(cand.code, self.problem, self.sandbox, tests="public", limits=self.limits)
+        cand.versions.append((cand.code, cand.public))
         if self.trace is not None:
             self.trace.event(
                 "public_tests",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from sstar.checking import get_checker
+from sstar.checking import parse_checker
 from sstar.engine.base import Request
 from sstar.extract import extract_code
 from sstar.judge import run_inputs
@@ -129,7 +129,7 @@ def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequ
 def _same(ctx: RunContext, a: RunOutcome, b: RunOutcome) -> bool:
     if a.status is not RunStatus.OK or b.status is not RunStatus.OK:
         return a.status == b.status
-    checker = get_checker("json" if ctx.problem.kind is ProblemKind.FUNCTION else _comparable(ctx.problem.checker))
+    checker = parse_checker("json" if ctx.problem.kind is ProblemKind.FUNCTION else _comparable(ctx.problem.checker))
     return checker.check(a.stdout.decode("utf-8", "replace"), b.stdout.decode("utf-8", "replace")).ok
 
 
@@ -215,8 +215,9 @@ def select_sstar(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
     with_code = [c for c in candidates if c.code is not None]
     survivors = [c for c in with_code if c.passes_public]
     if not survivors:
-        # Nothing passes: the one that passes most public tests (lowest index on ties).
-        best = max(with_code, key=lambda c: (c.public_passed, -c.index), default=None)
+        # Nothing passes: the program (any version of any candidate) that passes most public tests.
+        versions = [v for c in candidates if (v := c.best_version()) is not None]
+        best = max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
         ctx.emit("select", "no candidate passes every public test; taking the one that passes most")
         return Selection(best)
     if len({_norm_code(c.code or "") for c in survivors}) == 1:

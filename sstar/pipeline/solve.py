@@ -17,8 +17,9 @@ from sstar.verdict import JudgeReport
 
 
 def _best_so_far(candidates: list[Candidate]) -> Candidate | None:
-    with_code = [c for c in candidates if c.code is not None]
-    return max(with_code, key=lambda c: (c.passes_public, c.public_passed, -c.index), default=None)
+    """The program that passes most public tests, over every version of every candidate."""
+    versions = [v for c in candidates if (v := c.best_version()) is not None]
+    return max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
 
 
 def solve(

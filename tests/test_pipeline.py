@@ -1,0 +1,185 @@
+"""Pipeline logic with a scripted model over a REAL sandbox (the model is the only stand-in).
+
+The scripted model plays a small population of candidates for "print the maximum":
+one right, one that passes the sample by luck, one that crashes until it is debugged.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sstar.engine.base import Message, SamplingParams
+from sstar.engine.scripted import ScriptedEngine
+from sstar.pipeline.select import parse_answer
+from sstar.pipeline.solve import solve
+from sstar.pipeline.types import SolveConfig, Strategy
+from sstar.problem import Problem, TestCase
+from sstar.trace import Trace
+
+RIGHT = "import sys\nd = sys.stdin.read().split()\nn = int(d[0])\nprint(max(map(int, d[1:1 + n])))\n"
+RIGHT_TOO = "import sys\nn, *a = map(int, sys.stdin.read().split())\nbest = a[0]\nfor x in a[:n]:\n    best = x if x > best else best\nprint(best)\n"
+LUCKY = "import sys\nd = sys.stdin.read().split()\nprint(d[2])\n"  # second number: right on the sample only
+CRASHES = "n = int(input())\na = int(input())\nprint(a)\n"  # int() of a whole line: ValueError
+SECRET = "424242424242"  # appears only in hidden tests
+
+STATEMENT = "Given $n$ and then $n$ integers, print the largest of them.\n\n## Input\n\nThe first line holds n (1 <= n <= 100000), the second line n integers.\n\n## Output\n\nThe maximum."
+
+
+def fence(code: str) -> str:
+    return f"The idea is simple.\n\n```python\n{code}```\n"
+
+
+@pytest.fixture()
+def problem() -> Problem:
+    return Problem(
+        id="max",
+        title="Maximum",
+        statement=STATEMENT,
+        public_tests=(TestCase("1", "3\n1 5 2\n", "5\n"),),
+        hidden_tests=(TestCase("h1", f"2\n{SECRET} 1\n", f"{SECRET}\n"),),
+        checker="tokens",
+        time_limit_s=2.0,
+    )
+
+
+class Script:
+    """The model's side of the conversation, decided by what it is asked."""
+
+    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]") -> None:
+        self.generation = generation
+        self.judge_distrusts = judge_distrusts
+
+    def __call__(self, messages: tuple[Message, ...], index: int, params: SamplingParams) -> str:
+        last = messages[-1].content
+        if "Two programs were written" in last:
+            a = last.split("Program A:")[1].split("Program B:")[0]
+            return "Hmm.\nAnswer: B" if self.judge_distrusts in a else "Let me check.\nAnswer: A"
+        if "new test inputs" in last:
+            return "```\n1\n7\n```\n\n```\n4\n3 9 2 8\n```\n\n```\n2\n-5 -3\n```\n"
+        if "prints ONE valid input" in last:
+            return fence("import random\nrandom.seed(1)\nn = 100000\nprint(n)\nprint(' '.join(str(random.randint(-10**9, 10**9)) for _ in range(n)))\n")
+        if "Your code passed" in last:
+            return fence(RIGHT_TOO)  # the debugged version
+        # Generation: the greedy request (temperature 0) is candidate 0; samples follow.
+        pos = 0 if params.temperature == 0 else index + 1
+        return fence(self.generation[pos % len(self.generation)])
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    from sstar.sandbox import open_sandbox
+
+    try:
+        box = open_sandbox("auto")
+    except Exception as err:  # noqa: BLE001 - report why, e.g. not root and no Docker
+        pytest.skip(f"no sandbox backend here: {err}")
+    with box:
+        yield box
+
+
+def all_prompt_text(engine: ScriptedEngine) -> str:
+    return "\n".join(m.content for r in engine.requests for m in r.messages)
+
+
+def test_sstar_debugs_then_selects_the_right_cluster(problem, sandbox):
+    engine = ScriptedEngine(Script([LUCKY, CRASHES, RIGHT, LUCKY]))
+    trace = Trace()
+    result = solve(problem, engine, sandbox, SolveConfig(n=4, rounds=2, seed=3), trace=trace)
+
+    assert result.candidates == 4
+    assert result.candidates_passing_public == 4  # the crasher was repaired in round 1
+    assert result.program.strip() in (RIGHT.strip(), RIGHT_TOO.strip())
+    assert result.public.all_passed
+    assert result.clusters == 2  # right (incl. debugged) vs lucky
+    assert result.judge_calls == 2  # one pair, both orders
+    judged = [r for r in engine.requests if "Two programs were written" in r.messages[-1].content]
+    assert len(judged) == 2
+    # The two judge prompts present the same pair in both orders.
+    a_first = judged[0].messages[-1].content.split("Program B:")[0]
+    b_second = judged[1].messages[-1].content.split("Program A:")[1].split("Program B:")[1]
+    assert a_first.split("Program A:")[1].split("Program A printed")[0].strip() in b_second
+    kinds = {e["kind"] for e in trace.events}
+    assert {"llm", "public_tests", "synthesized_inputs", "clusters", "judge", "result"} <= kinds
+    json.dumps(trace.to_json())  # the trace is plain JSON
+
+
+def test_debug_feedback_shows_input_expected_and_error(problem, sandbox):
+    engine = ScriptedEngine(Script([CRASHES]))
+    solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.SELF_DEBUG, rounds=1))
+    feedback = [r for r in engine.requests if "Your code passed" in r.messages[-1].content]
+    assert len(feedback) == 1
+    text = feedback[0].messages[-1].content
+    assert "3\n1 5 2" in text and "Expected output" in text and "ValueError" in text
+    # Earlier rounds stay in the conversation: statement, first reply, feedback.
+    roles = [m.role for m in feedback[0].messages]
+    assert roles == ["system", "user", "assistant", "user"]
+
+
+def test_pipeline_never_sees_hidden_tests(problem, sandbox):
+    seen_stdin: list[bytes] = []
+
+    class Spy:
+        """Wraps the real sandbox and records every stdin it is given."""
+
+        name = "spy"
+
+        def run(self, program, specs, limits, on_result=None):
+            seen_stdin.extend(s.stdin for s in specs)
+            seen_stdin.extend(v for s in specs for v in s.files.values())
+            return sandbox.run(program, specs, limits, on_result)
+
+    engine = ScriptedEngine(Script([LUCKY, CRASHES, RIGHT]))
+    result = solve(problem, engine, Spy(), SolveConfig(n=3))  # type: ignore[arg-type]
+    assert result.program
+    assert SECRET not in all_prompt_text(engine)
+    assert all(SECRET.encode() not in s for s in seen_stdin)
+    assert problem.hidden_tests  # the caller's problem is untouched
+
+
+def test_no_survivor_takes_most_public_passes(sandbox):
+    prob = Problem(
+        id="two", title="Two", statement="Print the first number.",
+        public_tests=(TestCase("1", "1\n", "1\n"), TestCase("2", "2\n", "2\n")),
+    )
+    half = "x = input()\nprint(1)\n"  # passes test 1 only
+    none = "print(0)\n"
+    engine = ScriptedEngine(lambda m, i, p: fence(none if p.temperature == 0 else half) if "Your code passed" not in m[-1].content else fence(none))
+    result = solve(prob, engine, sandbox, SolveConfig(n=3, rounds=1))
+    assert result.public.passed == 1 and result.program.strip() == half.strip()
+    assert result.judge_calls == 0  # no selection work when nothing passes
+
+
+def test_zero_shot_is_one_greedy_sample(problem, sandbox):
+    engine = ScriptedEngine(Script([RIGHT]))
+    result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT))
+    assert len(engine.requests) == 1
+    assert engine.requests[0].n == 1 and engine.requests[0].params.temperature == 0
+    assert result.public.all_passed
+
+
+def test_majority_takes_the_most_common_behaviour_without_judge(problem, sandbox):
+    engine = ScriptedEngine(Script([LUCKY, LUCKY, RIGHT, LUCKY, RIGHT_TOO]))
+    result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.MAJORITY, n=5))
+    assert result.judge_calls == 0
+    assert result.program.strip() == LUCKY.strip()  # 3 lucky vs 2 right: the majority wins, right or not
+    assert not any("Your code passed" in r.messages[-1].content for r in engine.requests)
+
+
+def test_ctrl_c_returns_best_so_far(problem, sandbox):
+    def script(messages, index, params):
+        if "Your code passed" in messages[-1].content:
+            raise KeyboardInterrupt
+        return fence(LUCKY if params.temperature == 0 else CRASHES)
+
+    result = solve(problem, ScriptedEngine(script), sandbox, SolveConfig(n=3))
+    assert result.interrupted
+    assert result.program.strip() == LUCKY.strip()
+
+
+def test_judge_answers_are_parsed_from_the_last_line():
+    assert parse_answer("A looks wrong... Answer: B") == "B"
+    assert parse_answer("Answer: A\nwait, no.\nAnswer: **B**") == "B"
+    assert parse_answer("answer: program a") == "A"
+    assert parse_answer("I cannot tell") is None
