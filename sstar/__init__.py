@@ -11,3 +11,23 @@ The library API (the CLI is a thin layer over it)::
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from sstar.judge import judge, limits_for, run_inputs
+from sstar.loaders import discover_problems, load_problem
+from sstar.problem import FunctionSpec, Problem, ProblemKind, TestCase
+from sstar.verdict import JudgeReport, TestResult, Verdict
+
+__all__ = [
+    "FunctionSpec",
+    "JudgeReport",
+    "Problem",
+    "ProblemKind",
+    "TestCase",
+    "TestResult",
+    "Verdict",
+    "discover_problems",
+    "judge",
+    "limits_for",
+    "load_problem",
+    "run_inputs",
+]

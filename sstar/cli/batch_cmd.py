@@ -1,9 +1,114 @@
-"""`sstar batch` (being written)."""
+"""`sstar batch PATH... --out RUN.jsonl`: solve a problem set, one JSON line per problem."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, List, Optional
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from sstar.cli.common import stderr, stdout, user_errors
+from sstar.pipeline.types import SolveConfig, Strategy
+
+
+class BatchBar:
+    """A rich progress bar on stderr: finished/total, solved and failed counts, ETA."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]batch[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[green]solved {task.fields[solved]}[/] [red]failed {task.fields[failed]}[/]"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("[dim]{task.fields[current]}[/]"),
+            console=stderr,
+            transient=False,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> "BatchBar":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, ev: Any) -> None:  # a sstar.batch.BatchEvent
+        if ev.kind == "warning":
+            self.progress.console.print(f"[yellow]warning:[/] {ev.message}", highlight=False)
+            return
+        fields = {"solved": ev.solved, "failed": ev.unsolved}
+        if ev.kind == "start":
+            # Earlier records count as done from the start; the ETA only learns from this run.
+            self.task = self.progress.add_task("batch", total=ev.total, completed=ev.finished, current=ev.message, **fields)
+            return
+        if self.task is None:
+            return
+        if ev.kind in ("begin", "stage"):
+            self.progress.update(self.task, current=_short(f"{Path(ev.problem).name}: {ev.message}"), **fields)
+        elif ev.kind == "record":
+            rec = ev.record or {}
+            mark = "[green]solved[/]" if rec.get("solved") else "[yellow]error[/]" if rec.get("error") else "[red]unsolved[/]"
+            detail = f" - {rec['error']}" if rec.get("error") else ""
+            self.progress.console.print(
+                f"{mark} {rec.get('id') or rec.get('path')} ({rec.get('tokens', 0)} tok, {rec.get('wall_s', 0):.1f} s){detail}",
+                highlight=False,
+            )
+            self.progress.update(self.task, completed=ev.finished, current="", **fields)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("batch")
+    @user_errors
+    def batch_command(
+        paths: List[Path] = typer.Argument(..., help="Problem files or directories (every problem under them is solved)."),
+        out: Path = typer.Option(..., "--out", "-o", help="The run file: one JSON line per finished problem."),
+        resume: bool = typer.Option(False, "--resume", help="Finish a run file: skip the problems it already records."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Problems solved at once (sharing one model and one sandbox)."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first M problems (sorted by path)."),
+        n: int = typer.Option(8, "-n", "--n", min=1, help="Candidates to sample."),
+        rounds: int = typer.Option(2, "--rounds", min=0, help="Debug rounds per failing candidate."),
+        strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="sstar, or a baseline."),
+        model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="Registry name, path to a .gguf, or openai:MODEL@URL."),
+        sandbox: str = typer.Option("auto", "--sandbox", help="auto, docker or process."),
+        seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same run)."),
+        temperature: float = typer.Option(0.7, "--temperature", min=0.0),
+        max_tokens: int = typer.Option(1024, "--max-tokens", min=16),
+        cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse results of identical program runs (see docs/batch.md)."),
+        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
+    ) -> None:
+        """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
+        from sstar.batch import run_batch, select_problems
+        from sstar.cache import CachingSandbox
+        from sstar.engine import open_engine
+        from sstar.sandbox import open_sandbox
+
+        config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens)
+        select_problems(paths, limit)  # fail fast on a bad path, before loading a model
+        warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
+        stderr.print(f"[dim]loading model {model} ...[/]")
+        with open_sandbox(sandbox, warn=warn) as box, open_engine(model) as engine:
+            runner = CachingSandbox(box, cache_dir) if cache else box
+            with BatchBar() as bar:
+                summary = run_batch(
+                    paths, out, engine, runner, config,
+                    resume=resume, workers=workers, limit=limit, model_name=model, progress=bar,
+                )  # fmt: skip
+        stdout.print(
+            f"{summary.out}: {summary.solved}/{summary.solved + summary.unsolved} solved "
+            f"({100 * summary.pass_rate:.1f}%), {summary.errors} errors; "
+            f"{summary.done} finished in this run, {summary.skipped} recorded earlier, {summary.wall_s:.0f} s",
+            highlight=False,
+        )
+        if summary.cache:
+            c = summary.cache
+            stderr.print(f"[dim]execution cache: {c['hits']} hits, {c['misses']} misses[/]")
+        stderr.print(f"[dim]next: sstar report {summary.out}[/]")

@@ -1,9 +1,102 @@
-"""`sstar check` (being written)."""
+"""`sstar check [PATH]`: judge every solution of a problem repository (for CI); JUnit XML out."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Optional
+
 import typer
+from rich.table import Table
+
+from sstar.cli.common import stderr, stdout, user_errors
+from sstar.pipeline.types import SolveConfig, Strategy
+
+
+def results_table(summary: Any) -> Table:  # a sstar.check.CheckSummary
+    from sstar.check import display_path
+
+    table = Table(title=f"sstar check: {summary.root}", title_justify="left")
+    for col in ("problem", "solution", "expect", "result", "time"):
+        table.add_column(col, justify="right" if col == "time" else "left")
+    for check in summary.problems:
+        name = check.target.name
+        if check.target.load_error is not None:
+            table.add_row(name, "", "", f"[bold red]cannot load:[/] {check.target.load_error}", "")
+            continue
+        if check.solve_error is not None:
+            table.add_row(name, "", "AC", f"[red]--solve-missing failed:[/] {check.solve_error}", "")
+        elif check.missing:
+            style = "red" if summary.require_solutions else "dim"
+            table.add_row(name, f"[{style}](no solution)[/]", "", f"[{style}]skipped[/]", "")
+        for r in check.results:
+            # Relative to the problem's directory: the problem column already says where.
+            sol = display_path(r.solution.path, check.target.directory) + (" [cyan](generated)[/]" if r.generated else "")
+            mark = "[green]✓[/]" if r.ok else "[red]✗[/]"
+            table.add_row(name, sol, r.solution.expect, f"{mark} {r.message}", f"{r.time_s:.1f} s")
+    return table
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("check")
+    @user_errors
+    def check_command(
+        path: Path = typer.Argument(Path("."), help="Repository (or problem) directory to check."),
+        junit: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report here (CI services render it)."),
+        solve_missing: bool = typer.Option(False, "--solve-missing", help="Solve problems that have no solution; write solution.py beside them."),
+        require_solutions: bool = typer.Option(False, "--require-solutions", help="A problem without a solution fails the check."),
+        sandbox: str = typer.Option("auto", "--sandbox", help="auto, docker or process."),
+        cache: bool = typer.Option(False, "--cache/--no-cache", help="Reuse results of identical runs (an unchanged solution is not re-run)."),
+        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
+        n: int = typer.Option(8, "-n", "--n", min=1, help="--solve-missing: candidates to sample."),
+        rounds: int = typer.Option(2, "--rounds", min=0, help="--solve-missing: debug rounds."),
+        strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="--solve-missing: sstar, or a baseline."),
+        model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="--solve-missing: registry name, .gguf path, or openai:MODEL@URL."),
+        seed: int = typer.Option(0, "--seed", help="--solve-missing: sampling seed."),
+    ) -> None:
+        """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem."""
+        from sstar.cache import CachingSandbox
+        from sstar.check import CheckError, check_repository, discover_targets, write_junit
+        from sstar.sandbox import open_sandbox
+
+        notes: list[str] = []
+        targets = discover_targets(path, notes)  # before the sandbox starts: a typo fails fast
+        for note in notes:
+            stderr.print(f"[dim]{note}[/]", highlight=False)
+        if not targets:
+            raise CheckError(f"no problems found under {path}; see docs/check.md for the layouts sstar check understands")
+        warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
+        config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed)
+        with open_sandbox(sandbox, warn=warn) as box:
+            runner = CachingSandbox(box, cache_dir) if cache else box
+            engine = None
+            if solve_missing:
+                from sstar.engine import open_engine
+
+                stderr.print(f"[dim]loading model {model} ...[/]")
+                engine = open_engine(model)
+            try:
+                with stderr.status("judging ...") as status:
+
+                    def on_event(kind: str, check: Any, result: Any) -> None:
+                        if kind == "problem":
+                            status.update(f"judging {check.target.name} ...")
+                        elif kind == "solving":
+                            status.update(f"solving {check.target.name} with {model} ...")
+
+                    summary = check_repository(
+                        path, runner, solve_missing=solve_missing, engine=engine, config=config,
+                        model_name=model, require_solutions=require_solutions, on_event=on_event, targets=targets,
+                    )  # fmt: skip
+            finally:
+                if engine is not None:
+                    engine.close()
+        stdout.print(results_table(summary))
+        line = (
+            f"{summary.passed}/{summary.solutions} solutions as expected, {summary.failed} failing, "
+            f"{summary.missing} problems without a solution, {summary.load_errors} unreadable problems"
+        )
+        stdout.print(line, highlight=False)
+        if junit is not None:
+            write_junit(summary, junit)
+            stderr.print(f"wrote {junit}")
+        raise typer.Exit(summary.exit_code)

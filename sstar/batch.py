@@ -1,0 +1,642 @@
+"""Batch runs: solve every problem under some paths, one JSON line per finished problem.
+
+The run file (``RUN.jsonl``) is append-only. Each finished problem becomes one line,
+written with a single ``write`` and fsynced at once, so a kill at any moment leaves
+every earlier line intact and at worst a torn (newline-less) last line.
+
+Resuming (``resume=True``) reads the file first:
+
+* problems already recorded (matched by their path) are skipped;
+* a torn last line is reported and cut off (or, if it is a complete record that only
+  lacks its newline, kept): that problem is solved again;
+* a corrupt line anywhere else is NOT skipped: the batch refuses to start and names the
+  file and line. Something other than sstar changed the file, and guessing which
+  problem it held would risk recording a problem twice; the message says how to fix it.
+  The file is never rewritten, only truncated past its last complete line.
+* records made with other settings (strategy, model, n, ...) also stop the resume,
+  so one file never mixes runs that a report would compare as one.
+
+A problem that fails to load, or whose solve crashes, is recorded with ``error`` set and
+the batch goes on. An unusable sandbox (:class:`~sstar.errors.SandboxUnavailable`) stops
+the batch instead: every later problem would fail the same way, and recording them
+would make ``--resume`` skip them.
+
+Workers: ``workers=K`` solves K problems at once in threads that share one engine and
+one sandbox. Unless an object says ``thread_safe = True``, calls into it are serialised
+with a lock, so the gain is overlap: one problem's generation runs while another's
+programs are judged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from sstar.engine.base import Completion, Engine, Request
+from sstar.errors import SandboxUnavailable, SstarError
+from sstar.pipeline.types import Progress, SolveConfig
+from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
+
+try:  # POSIX: keeps two batches from appending to the same file at once
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+RECORD_VERSION = 1
+# Settings that must match between a run file's records and a resumed batch.
+RESUME_KEYS = ("strategy", "model", "n", "rounds", "temperature", "top_p", "max_tokens", "seed", "num_inputs", "max_judge_pairs")
+
+
+# --------------------------------------------------------------------------------------
+# Errors
+
+
+class BatchError(SstarError):
+    """A batch cannot start or go on; the message says what to do."""
+
+
+class RunFileCorrupt(BatchError):
+    def __init__(self, path: Path, line: int, reason: str, good: int) -> None:
+        super().__init__(
+            f"{path}:{line}: not a batch record ({reason}). The other {good} record(s) are intact. "
+            f"Delete or repair line {line} (e.g. `sed -i '{line}d' {path}`) and run again with --resume; "
+            "a problem whose line was deleted is solved again."
+        )
+        self.path = path
+        self.line = line
+
+
+# --------------------------------------------------------------------------------------
+# Reading run files (shared with sstar.report)
+
+
+@dataclass
+class RunFile:
+    path: Path
+    records: list[dict[str, Any]]
+    complete_bytes: int  # length of the prefix made of whole lines
+    torn_tail: bytes = b""  # bytes after the last newline (a write cut short by a kill)
+    tail_record: dict[str, Any] | None = None  # the tail, when it is a whole record lacking only "\n"
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason), strict=False only
+
+
+def _parse_record(raw: bytes) -> dict[str, Any]:
+    try:
+        rec = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"invalid JSON: {err.msg} at column {err.colno}") from None
+    if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
+        raise ValueError("a JSON object with a 'path' field was expected")
+    return rec
+
+
+def read_run_file(path: Path, *, strict: bool = True) -> RunFile:
+    """Read a run file. ``strict``: raise :class:`RunFileCorrupt` on a bad complete line;
+    otherwise collect it in ``bad_lines``. A torn last line never raises."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise BatchError(f"{path} does not exist; check the file name") from None
+    except OSError as err:
+        raise BatchError(f"cannot read {path}: {err.strerror}") from None
+    end = data.rfind(b"\n") + 1
+    result = RunFile(path=path, records=[], complete_bytes=end, torn_tail=data[end:])
+    lines = data[:end].split(b"\n")[:-1]
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            result.records.append(_parse_record(raw))
+        except ValueError as err:
+            if strict:
+                good = sum(1 for other in lines if other.strip()) - 1
+                raise RunFileCorrupt(path, number, str(err), good) from None
+            result.bad_lines.append((number, str(err)))
+    if result.torn_tail.strip():
+        try:
+            result.tail_record = _parse_record(result.torn_tail)
+        except ValueError:
+            pass
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Progress events (the library never prints; the CLI draws a bar from these)
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    kind: str  # start | begin | stage | record | warning
+    total: int = 0  # problems selected
+    finished: int = 0  # of those, recorded (earlier runs included)
+    solved: int = 0
+    unsolved: int = 0  # recorded without being solved (errors included)
+    errors: int = 0
+    problem: str = ""  # the problem's path
+    message: str = ""
+    record: dict[str, Any] | None = None
+
+
+BatchProgressFn = Callable[[BatchEvent], None]
+
+
+@dataclass
+class BatchSummary:
+    out: Path
+    selected: int  # problems found (after --limit)
+    skipped: int  # already recorded before this call
+    done: int  # recorded by this call
+    solved: int  # among the selected problems, earlier runs included
+    unsolved: int
+    errors: int
+    wall_s: float
+    warnings: list[str] = field(default_factory=list)
+    cache: dict[str, Any] | None = None  # CacheStats.to_json() when the sandbox caches
+
+    @property
+    def pass_rate(self) -> float:
+        recorded = self.solved + self.unsolved
+        return self.solved / recorded if recorded else 0.0
+
+
+# --------------------------------------------------------------------------------------
+# Thread-sharing wrappers
+
+
+class LockedEngine(Engine):
+    """Serialises ``generate`` of an engine that is not thread-safe; everything else delegates."""
+
+    def __init__(self, inner: Engine) -> None:  # no super().__init__: stats are the inner's
+        self.inner = inner
+        self.name = inner.name
+        self._lock = threading.Lock()
+
+    @property
+    def stats(self):  # type: ignore[override]
+        return self.inner.stats
+
+    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+        with self._lock:
+            return self.inner.generate(requests)
+
+    def close(self) -> None:
+        pass  # the caller owns the inner engine
+
+    def __getattr__(self, attr: str) -> Any:  # e.g. tokenizer helpers of a backend
+        return getattr(self.inner, attr)
+
+
+class LockedSandbox(Sandbox):
+    """Serialises ``run`` of a sandbox that is not thread-safe."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.inner.identity
+
+    def run(
+        self, program: Program, specs: Sequence[RunSpec], limits: Limits, on_result: OnResult | None = None
+    ) -> list[RunOutcome]:
+        with self._lock:
+            return self.inner.run(program, specs, limits, on_result)
+
+    def close(self) -> None:
+        pass  # the caller owns the inner sandbox
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.inner, attr)
+
+
+# --------------------------------------------------------------------------------------
+# The append-only writer
+
+
+class _Appender:
+    """One line per record: a single write of ``json + "\\n"``, then fsync."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        created = not path.exists()
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lock = threading.Lock()
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(self._fd)
+                raise BatchError(
+                    f"another sstar batch is writing {path}; wait for it to finish or choose another --out file"
+                ) from None
+        if created:  # make the new directory entry durable too
+            _fsync_dir(path.parent)
+
+    def append(self, record: dict[str, Any]) -> None:
+        # default=str: a stray non-JSON value in settings must not cost the record
+        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)  # also releases the flock
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------
+# The batch
+
+
+def problem_key(path: str | Path) -> str:
+    """How a problem is matched between runs: its resolved path."""
+    return os.path.realpath(os.fspath(path))
+
+
+def _config_settings(config: SolveConfig, model_name: str) -> dict[str, Any]:
+    settings = asdict(config)
+    settings["strategy"] = config.strategy.value
+    settings["model"] = model_name
+    return settings
+
+
+def _check_same_settings(out: Path, records: Iterable[dict[str, Any]], settings: dict[str, Any]) -> None:
+    for number, rec in enumerate(records, 1):
+        theirs = rec.get("config")
+        if not isinstance(theirs, dict):
+            continue
+        differ = [k for k in RESUME_KEYS if k in theirs and theirs.get(k) != settings.get(k)]
+        if differ:
+            what = ", ".join(f"{k}={theirs.get(k)!r} (now {settings.get(k)!r})" for k in differ)
+            raise BatchError(
+                f"{out} was started with other settings: {what}. Resume with the same settings, "
+                "or write this run to another --out file."
+            )
+        return  # one record with settings is enough: every record of a file passed this check
+
+
+def _error_text(err: BaseException) -> str:
+    if isinstance(err, SstarError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+def _traceback_tail(err: BaseException, limit: int = 4000) -> str:
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    return text[-limit:]
+
+
+class _Interrupted(Exception):
+    """solve() reported an interrupted run: leave the problem unrecorded and stop."""
+
+
+def solve_one(
+    path: Path,
+    engine: Engine,
+    sandbox: Sandbox,
+    config: SolveConfig,
+    *,
+    model_name: str,
+    on_stage: Callable[[Progress], None] | None = None,
+) -> dict[str, Any]:
+    """Load, solve and score one problem; return its record (never raises for a problem's own faults)."""
+    from sstar.judge import judge
+    from sstar.loaders import load_problem
+    from sstar.pipeline.solve import solve
+
+    started = time.monotonic()
+    rec: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "path": os.fspath(path),
+        "abs_path": problem_key(path),
+        "id": None,
+        "title": None,
+        "strategy": config.strategy.value,
+        "model": model_name,
+        "config": _config_settings(config, model_name),
+        "settings": {},
+        "sandbox": sandbox.identity,
+        "program": "",
+        "public_verdict": None,
+        "public_passed": 0,
+        "public_total": 0,
+        "hidden_verdict": None,
+        "hidden_passed": None,
+        "hidden_total": None,
+        "solved": False,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "tokens": 0,
+        "judge_calls": 0,
+        "clusters": 0,
+        "candidates": 0,
+        "candidates_passing_public": 0,
+        "wall_s": 0.0,
+        "error": None,
+        "error_stage": None,
+    }
+
+    def failed(stage: str, err: BaseException) -> dict[str, Any]:
+        rec["error"] = _error_text(err)
+        rec["error_stage"] = stage
+        if not isinstance(err, SstarError):  # a crash: keep where, for the bug report
+            rec["traceback"] = _traceback_tail(err)
+        rec["wall_s"] = round(time.monotonic() - started, 3)
+        rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return rec
+
+    try:
+        problem = load_problem(path)
+    except SandboxUnavailable:
+        raise
+    except Exception as err:  # noqa: BLE001 - a broken problem is recorded, the batch goes on
+        return failed("load", err)
+    rec["id"] = problem.id
+    rec["title"] = problem.title
+    if problem.hidden_tests:
+        rec["hidden_total"] = len(problem.hidden_tests)
+        rec["hidden_passed"] = 0
+
+    try:
+        # solve() strips the hidden tests itself; passing without_hidden() makes that certain.
+        result = solve(problem.without_hidden(), engine, sandbox, config, progress=on_stage, trace=None)
+    except SandboxUnavailable:
+        raise
+    except Exception as err:  # noqa: BLE001
+        return failed("solve", err)
+    if result.interrupted:
+        raise _Interrupted(os.fspath(path))
+
+    rec.update(
+        settings=dict(result.settings),
+        program=result.program,
+        public_verdict=result.public.verdict.value if result.program else None,
+        public_passed=result.public.passed,
+        public_total=result.public.total if result.program else len(problem.public_tests),
+        prompt_tokens=result.prompt_tokens,
+        completion_tokens=result.completion_tokens,
+        tokens=result.tokens,
+        judge_calls=result.judge_calls,
+        clusters=result.clusters,
+        candidates=result.candidates,
+        candidates_passing_public=result.candidates_passing_public,
+    )
+    public_ok = bool(result.program) and result.public.all_passed
+    hidden_ok = True
+    if problem.hidden_tests and result.program:
+        # Scoring happens after selection: the pipeline never saw these tests.
+        try:
+            hidden = judge(result.program, problem, sandbox, tests="hidden")
+        except SandboxUnavailable:
+            raise
+        except Exception as err:  # noqa: BLE001
+            return failed("score", err)
+        rec.update(hidden_verdict=hidden.verdict.value, hidden_passed=hidden.passed, hidden_total=hidden.total)
+        hidden_ok = hidden.all_passed
+    elif problem.hidden_tests:
+        hidden_ok = False
+    rec["solved"] = public_ok and hidden_ok
+    rec["wall_s"] = round(time.monotonic() - started, 3)
+    rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return rec
+
+
+def select_problems(paths: Sequence[Path | str], limit: int | None = None) -> list[Path]:
+    """Every problem under ``paths``, deduplicated, sorted by path; the first ``limit``."""
+    from sstar.loaders import discover_problems
+
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise BatchError(f"{missing[0]} does not exist; pass a problem file or a directory of problems")
+    found = discover_problems([Path(p) for p in paths])
+    seen: set[str] = set()
+    unique: list[Path] = []
+    for path in sorted((Path(p) for p in found), key=lambda p: p.as_posix()):
+        key = problem_key(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    if not unique:
+        shown = " ".join(os.fspath(p) for p in paths)
+        raise BatchError(f"no problems found under {shown}; see docs/problems.md for the formats sstar reads")
+    if limit is not None:
+        if limit < 1:
+            raise BatchError("--limit must be at least 1")
+        unique = unique[:limit]
+    return unique
+
+
+def _prepare_out(out: Path, resume: bool, settings: dict[str, Any], warn: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Check the run file and repair a torn tail; return the records already in it.
+    Called with the file locked (see _Appender), so no other batch is appending meanwhile."""
+    if out.stat().st_size == 0:
+        return []
+    if not resume:
+        raise BatchError(
+            f"{out} already holds results; pass --resume to finish that run, or choose another --out file"
+        )
+    run = read_run_file(out, strict=True)
+    records = list(run.records)
+    if run.torn_tail:
+        if run.tail_record is not None:
+            with open(out, "ab") as fh:  # the record is whole; only its newline was lost
+                fh.write(b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            records.append(run.tail_record)
+            warn(f"{out}: the last record lacked its newline (a run was killed); added it")
+        else:
+            with open(out, "r+b") as fh:  # cut only the incomplete bytes after the last newline
+                fh.truncate(run.complete_bytes)
+                fh.flush()
+                os.fsync(fh.fileno())
+            warn(
+                f"{out}: dropped an incomplete last line ({len(run.torn_tail)} bytes, left by a killed run); "
+                "that problem is solved again"
+            )
+    _check_same_settings(out, records, settings)
+    return records
+
+
+def run_batch(
+    paths: Sequence[Path | str],
+    out: Path | str,
+    engine: Engine,
+    sandbox: Sandbox,
+    config: SolveConfig = SolveConfig(),
+    *,
+    resume: bool = False,
+    workers: int = 1,
+    limit: int | None = None,
+    model_name: str | None = None,
+    progress: BatchProgressFn | None = None,
+) -> BatchSummary:
+    """Solve every problem under ``paths`` and append one record per problem to ``out``.
+
+    The caller owns ``engine`` and ``sandbox`` (they are not closed). See the module
+    docstring for the file format guarantees, resuming and workers.
+    """
+    started = time.monotonic()
+    out = Path(out)
+    if workers < 1:
+        raise BatchError("--workers must be at least 1")
+    model_name = model_name or getattr(engine, "name", "engine")
+    settings = _config_settings(config, model_name)
+    warnings: list[str] = []
+
+    def emit(event: BatchEvent) -> None:
+        if progress is not None:
+            progress(event)
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        emit(BatchEvent("warning", message=message))
+
+    selected = select_problems(paths, limit)
+    if out.is_dir():
+        raise BatchError(f"{out} is a directory; --out takes a file name such as {out / 'run.jsonl'}")
+    if not out.parent.is_dir():
+        raise BatchError(f"the directory of {out} does not exist; create it or choose another --out file")
+    created = not out.exists()
+    writer = _Appender(out)  # takes the lock before anything reads or repairs the file
+    try:
+        existing = _prepare_out(out, resume, settings, warn)
+    except BaseException:
+        writer.close()
+        if created and out.exists() and out.stat().st_size == 0:
+            out.unlink()
+        raise
+    by_key: dict[str, dict[str, Any]] = {}
+    for rec in existing:
+        by_key[problem_key(rec.get("abs_path") or rec["path"])] = rec
+        by_key.setdefault(problem_key(rec["path"]), rec)  # the file may have moved with its problems
+    todo = [p for p in selected if problem_key(p) not in by_key]
+    earlier = [by_key[problem_key(p)] for p in selected if problem_key(p) in by_key]
+
+    counts = {"finished": len(earlier), "solved": 0, "unsolved": 0, "errors": 0}
+    for rec in earlier:
+        counts["solved" if rec.get("solved") else "unsolved"] += 1
+        counts["errors"] += rec.get("error") is not None
+    count_lock = threading.Lock()
+
+    def event(kind: str, **kw: Any) -> BatchEvent:
+        return BatchEvent(kind, total=len(selected), **{k: counts[k] for k in counts}, **kw)
+
+    emit(event("start", message=f"{len(todo)} to solve, {len(earlier)} already recorded"))
+
+    shared_engine: Engine = engine
+    shared_sandbox: Sandbox = sandbox
+    if workers > 1:
+        if not getattr(engine, "thread_safe", False):
+            shared_engine = LockedEngine(engine)
+        if not getattr(sandbox, "thread_safe", False):
+            shared_sandbox = LockedSandbox(sandbox)
+
+    done = 0
+
+    def work(path: Path) -> dict[str, Any]:
+        emit(event("begin", problem=os.fspath(path)))
+
+        def on_stage(p: Progress) -> None:
+            emit(event("stage", problem=os.fspath(path), message=f"{p.stage}: {p.message}"))
+
+        return solve_one(path, shared_engine, shared_sandbox, config, model_name=model_name, on_stage=on_stage)
+
+    def finish(rec: dict[str, Any]) -> None:
+        nonlocal done
+        writer.append(rec)  # durable before it is counted
+        with count_lock:
+            done += 1
+            counts["finished"] += 1
+            counts["solved" if rec["solved"] else "unsolved"] += 1
+            counts["errors"] += rec["error"] is not None
+            ev = event("record", problem=rec["path"], record=rec, message=rec.get("error") or "")
+        emit(ev)
+
+    try:
+        if workers == 1:  # in the main thread: Ctrl-C and tracebacks behave as usual
+            for path in todo:
+                finish(work(path))
+        else:
+            _run_threads(todo, work, finish, workers)
+    except _Interrupted:
+        raise KeyboardInterrupt from None
+    finally:
+        writer.close()
+
+    stats = getattr(sandbox, "stats", None)
+    return BatchSummary(
+        out=out,
+        selected=len(selected),
+        skipped=len(earlier),
+        done=done,
+        solved=counts["solved"],
+        unsolved=counts["unsolved"],
+        errors=counts["errors"],
+        wall_s=round(time.monotonic() - started, 3),
+        warnings=warnings,
+        cache=stats.to_json() if hasattr(stats, "to_json") else None,
+    )
+
+
+def _run_threads(
+    todo: list[Path],
+    work: Callable[[Path], dict[str, Any]],
+    finish: Callable[[dict[str, Any]], None],
+    workers: int,
+) -> None:
+    """At most ``workers`` problems in flight; records written by this (main) thread as they finish.
+
+    Each problem runs in a daemon thread. On Ctrl-C or a fatal error nothing new starts
+    and problems still running are abandoned unrecorded (a thread cannot be stopped, and
+    a daemon thread does not keep the process alive), so --resume solves them again.
+    """
+    queue = list(reversed(todo))
+    running: set[Future[dict[str, Any]]] = set()
+    while queue or running:
+        while queue and len(running) < workers:
+            running.add(_start_daemon(work, queue.pop()))
+        finished, running = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            finish(fut.result())  # re-raises a fatal error (SandboxUnavailable, an interrupted solve)
+
+
+def _start_daemon(work: Callable[[Path], dict[str, Any]], path: Path) -> Future[dict[str, Any]]:
+    fut: Future[dict[str, Any]] = Future()
+    fut.set_running_or_notify_cancel()
+
+    def target() -> None:
+        try:
+            fut.set_result(work(path))
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread
+            fut.set_exception(err)
+
+    threading.Thread(target=target, name=f"sstar-batch:{path}", daemon=True).start()
+    return fut

@@ -1,0 +1,246 @@
+"""The judge: run a program on a problem's tests in a sandbox and give each test a verdict."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import fields, replace
+from typing import Any, Callable, Sequence
+
+from sstar.checking import Checker, CheckResult, parse_checker
+from sstar.functioncall import harness
+from sstar.problem import Problem, ProblemKind, TestCase
+from sstar.sandbox.base import Limits, Program, RunOutcome, RunSpec, RunStatus, Sandbox
+from sstar.verdict import JudgeReport, TestResult, Verdict
+
+# No time limit given (every problem in ../shared/benchmarks): 4 s. Limits there were set for
+# C++ (typically 1-2 s); a Python solution with the intended complexity needs 2-3x that, plus
+# headroom for tests running in parallel on shared cores. It still fails quadratic brute
+# forces: 10^5 elements squared is minutes of Python.
+DEFAULT_TIME_LIMIT_S = 4.0
+DEFAULT_MEMORY_MB = 512
+OUTPUT_KEEP = 4096  # characters of a test's output kept in its TestResult
+VALIDATOR_LIMITS = Limits(time_s=10.0, memory_mb=1024)
+AC_EXIT, WA_EXIT = 42, 43  # Kattis output-validator protocol
+
+OnTestResult = Callable[[TestResult], None]
+
+
+def limits_for(problem: Problem, **overrides: Any) -> Limits:
+    """The limits to judge ``problem`` under; keyword overrides (None = keep) are Limits fields."""
+    unknown = set(overrides) - {f.name for f in fields(Limits)}
+    if unknown:
+        raise TypeError(f"unknown limit(s): {', '.join(sorted(unknown))}")
+    base = Limits(
+        time_s=problem.time_limit_s or DEFAULT_TIME_LIMIT_S,
+        memory_mb=problem.memory_limit_mb or DEFAULT_MEMORY_MB,
+    )
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def as_program(program: str | Program, problem: Problem) -> Program:
+    """The program the sandbox runs: function-call solutions are wrapped in the stdio harness."""
+    prog = program if isinstance(program, Program) else Program(program)
+    if problem.kind is ProblemKind.FUNCTION:
+        if problem.function is None:
+            raise ValueError(f"function-call problem {problem.id} has no FunctionSpec")
+        if prog.language != "python":
+            raise ValueError(f"function-call problems take Python solutions, not {prog.language}")
+        return Program(harness(prog.source, problem.function), prog.language)
+    return prog
+
+
+def run_inputs(
+    program: str | Program,
+    problem: Problem,
+    sandbox: Sandbox,
+    inputs: Sequence[str],
+    limits: Limits | None = None,
+) -> list[RunOutcome]:
+    """Run the program on inputs that have no expected output (outcomes in input order)."""
+    specs = [RunSpec(f"input-{i + 1}", text.encode()) for i, text in enumerate(inputs)]
+    if not specs:
+        return []
+    return sandbox.run(as_program(program, problem), specs, limits or limits_for(problem))
+
+
+def _last_line(text: str) -> str:
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
+
+
+def _keep(text: str) -> str:
+    if len(text) <= OUTPUT_KEEP:
+        return text
+    return text[:OUTPUT_KEEP] + f"\n… [{len(text) - OUTPUT_KEEP} more characters]"
+
+
+def _failure(outcome: RunOutcome, limits: Limits) -> tuple[Verdict, str]:
+    """Verdict and message of a run that did not finish normally."""
+    if outcome.status is RunStatus.TLE:
+        return Verdict.TLE, f"time limit {limits.time_s:g} s exceeded"
+    if outcome.status is RunStatus.MLE:
+        return Verdict.MLE, f"memory limit {limits.memory_mb} MB exceeded"
+    if outcome.status is RunStatus.OLE:
+        size = limits.output_bytes
+        shown = f"{size / 2**20:g} MiB" if size >= 2**20 else f"{size / 2**10:g} KiB"
+        return Verdict.OLE, f"output limit {shown} exceeded"
+    last = _last_line(outcome.stderr_tail)
+    if last.startswith("MemoryError"):  # Python ran out of its address space: that is MLE
+        return Verdict.MLE, f"memory limit {limits.memory_mb} MB exceeded (MemoryError)"
+    if last:
+        return Verdict.RE, last
+    if outcome.signal:
+        return Verdict.RE, f"killed by signal {outcome.signal}"
+    return Verdict.RE, f"exit code {outcome.exit_code}"
+
+
+def _result(test: TestCase, outcome: RunOutcome, verdict: Verdict, message: str) -> TestResult:
+    return TestResult(
+        name=test.name,
+        verdict=verdict,
+        time_s=outcome.time_s,
+        memory_mb=outcome.memory_mb,
+        output=_keep(outcome.stdout.decode("utf-8", "replace")),
+        stderr_tail=outcome.stderr_tail,
+        message=message,
+    )
+
+
+def verdict_of(test: TestCase, outcome: RunOutcome, checker: Checker, limits: Limits) -> TestResult:
+    """A test's result from its run, with ``checker`` deciding AC/WA for finished runs."""
+    if outcome.status is not RunStatus.OK:
+        return _result(test, outcome, *_failure(outcome, limits))
+    output = outcome.stdout.decode("utf-8", "replace")
+    res: CheckResult = checker.check(test.expected or "", output)
+    message = res.message
+    if not res.ok and not output.strip():
+        stderr = _last_line(outcome.stderr_tail)
+        message = "no output" + (f" (stderr: {stderr})" if stderr else "")
+    return _result(test, outcome, Verdict.AC if res.ok else Verdict.WA, message)
+
+
+def judge(
+    program: str | Program,
+    problem: Problem,
+    sandbox: Sandbox,
+    tests: str | Sequence[TestCase] = "public",
+    limits: Limits | None = None,
+    on_result: OnTestResult | None = None,
+) -> JudgeReport:
+    """Run ``program`` on the tests ("public", "hidden", "all" or a list) in one sandbox call.
+
+    ``on_result`` is called with each TestResult as soon as it is known (completion order,
+    possibly from another thread); the report lists them in test order.
+    """
+    cases = problem.tests(tests) if isinstance(tests, str) else tuple(tests)
+    missing = [t.name for t in cases if t.expected is None]
+    if missing:
+        raise ValueError(f"tests without an expected output cannot be judged ({', '.join(missing[:3])}); use run_inputs")
+    if not cases:
+        return JudgeReport()
+    limits = limits or limits_for(problem)
+    prog = as_program(program, problem)
+    checker = parse_checker(problem.checker)
+    custom = problem.checker == "custom"
+    names = [t.name for t in cases]
+    if len(set(names)) != len(names):  # outcomes are matched by name: make them unique
+        names = [f"{i}:{n}" for i, n in enumerate(names)]
+    specs = [RunSpec(n, t.input.encode()) for n, t in zip(names, cases)]
+    by_name = dict(zip(names, cases))
+    lock = threading.Lock()  # on_result may be called from the sandbox's threads
+    done: dict[str, TestResult] = {}  # checked in the callback already: not checked twice
+
+    def emit(result: TestResult) -> None:
+        if on_result is not None:
+            with lock:
+                on_result(result)
+
+    def on_outcome(outcome: RunOutcome) -> None:
+        test = by_name.get(outcome.name)
+        if test is None or (custom and outcome.status is RunStatus.OK):
+            return  # a custom validator decides it later
+        done[outcome.name] = result = verdict_of(test, outcome, checker, limits)
+        emit(result)
+
+    outcomes = sandbox.run(prog, specs, limits, on_outcome if on_result else None)
+    if custom:
+        return JudgeReport(_validate(problem, sandbox, names, cases, outcomes, limits, emit if on_result else None))
+    return JudgeReport([done.get(n) or verdict_of(t, o, checker, limits) for n, t, o in zip(names, cases, outcomes)])
+
+
+# Runs a Python Kattis output validator with ``input judge_answer feedback_dir [flags]`` and
+# the team output on stdin, then puts feedback_dir/judgemessage.txt on stderr so the
+# judge can show why an answer was rejected.
+_VALIDATOR_WRAPPER = '''\
+import os, sys
+os.makedirs("feedback", exist_ok=True)
+_code = 0
+try:
+    exec(compile(%(source)r, "validator.py", "exec"), {"__name__": "__main__", "__file__": "validator.py", "__builtins__": __builtins__})
+except SystemExit as exc:
+    _code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+sys.stdout.flush()
+for _name in ("judgemessage.txt", "teammessage.txt"):
+    try:
+        with open(os.path.join("feedback", _name), encoding="utf-8", errors="replace") as _f:
+            _text = _f.read().strip()
+    except OSError:
+        continue
+    if _text:
+        print(_text, file=sys.stderr)
+sys.exit(_code)
+'''
+
+
+def validator_program(problem: Problem) -> Program:
+    if problem.validator is None:
+        raise ValueError(f"problem {problem.id} has checker custom but no validator")
+    try:
+        source = problem.validator.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"cannot read the validator {problem.validator}: {err}") from None
+    return Program(_VALIDATOR_WRAPPER % {"source": source})
+
+
+def _validate(
+    problem: Problem,
+    sandbox: Sandbox,
+    names: Sequence[str],
+    cases: Sequence[TestCase],
+    outcomes: Sequence[RunOutcome],
+    limits: Limits,
+    emit: OnTestResult | None,
+) -> list[TestResult]:
+    """Second batch: the problem's validator on every finished run (Kattis exit codes 42/43)."""
+    results: list[TestResult | None] = [None] * len(cases)
+    specs, index = [], {}
+    flags = tuple(str(f) for f in problem.meta.get("validator_flags", ()))
+    for i, (name, test, outcome) in enumerate(zip(names, cases, outcomes)):
+        if outcome.status is not RunStatus.OK:
+            results[i] = _result(test, outcome, *_failure(outcome, limits))
+            continue
+        index[name] = i
+        specs.append(
+            RunSpec(
+                name,
+                outcome.stdout,
+                args=("input", "judge_answer", "feedback", *flags),
+                files={"input": test.input.encode(), "judge_answer": (test.expected or "").encode()},
+            )
+        )
+    if specs:
+        for check in sandbox.run(validator_program(problem), specs, VALIDATOR_LIMITS):
+            i = index[check.name]
+            test, outcome = cases[i], outcomes[i]
+            why = _last_line(check.stderr_tail) or _last_line(check.stdout.decode("utf-8", "replace"))
+            if check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
+                # The validator crashed or exited oddly; usually the output was malformed.
+                detail = f"{check.status.value}, exit code {check.exit_code}"
+                verdict, message = Verdict.WA, f"output validator failed ({detail}): {why}".rstrip(": ")
+            elif check.exit_code == AC_EXIT:
+                verdict, message = Verdict.AC, ""
+            else:
+                verdict, message = Verdict.WA, why or "rejected by the output validator"
+            results[i] = result = _result(test, outcome, verdict, message)
+            if emit is not None:  # the failed runs were reported as they finished
+                emit(result)
+    return [r for r in results if r is not None]
