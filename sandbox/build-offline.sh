@@ -1,0 +1,1 @@
+../sstar/sandbox/build-offline.sh

@@ -1,0 +1,1 @@
+../sstar/sandbox/runner.py

@@ -1,0 +1,176 @@
+"""The host side of the runner protocol, shared by the Docker and process backends.
+
+Both backends start the same runner (sstar/sandbox/runner.py) inside their sandbox, write
+one JSON request line to its stdin, keep stdin open (closing it tells the runner to kill
+everything and stop) and read one JSON line per finished test from its stdout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import posixpath
+import secrets
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+from sstar.errors import SandboxUnavailable
+from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus
+
+PROTOCOL = 1
+# Inside the sandbox, two tmpfs mounts in both backends: tests' working directories, and
+# the runner's I/O files (apart, so a test that fills its disk still gets its output back).
+TMP_MOUNT = "/tmp"
+IO_MOUNT = "/run/sstar"
+SCRATCH = "/tmp/sstar"
+IO_DIR = "/run/sstar/run"
+MB = 1024 * 1024
+RUNNER_MARGIN_MB = 96  # the runner itself, its pre-imports and the request
+
+
+class SandboxCrashed(SandboxUnavailable):
+    """The runner inside the sandbox failed or stopped answering (a bug, or the sandbox
+    was killed from outside); the message says what happened and what to try."""
+
+
+def default_parallel() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def uid_base() -> int:
+    """A random block of uids for one session's slots: far above any real account, and
+    unlikely to collide with another session (RLIMIT_NPROC counts per uid machine-wide)."""
+    return 1_000_000_000 + secrets.randbelow(1_000_000) * 256
+
+
+def check_spec(spec: RunSpec) -> None:
+    """Refuse file names that would leave the working directory (the runner could not
+    write there anyway; this gives a clear error instead of a failed test)."""
+    for name in spec.files:
+        norm = posixpath.normpath(name)
+        if not name or name.startswith("/") or norm.startswith("..") or norm in (".", ""):
+            raise ValueError(f"test {spec.name!r}: file name {name!r} must be relative and stay in the working directory")
+
+
+def encode_request(program: Program, specs: Sequence[RunSpec], limits: Limits, parallel: int, uids: int) -> bytes:
+    if program.language != "python":
+        raise ValueError(f"the sandbox runs Python programs only, not {program.language!r}")
+    for spec in specs:
+        check_spec(spec)
+    request = {
+        "protocol": PROTOCOL,
+        "source": program.source,
+        "parallel": max(1, parallel),
+        "uid_base": uids,
+        "scratch": SCRATCH,
+        "io": IO_DIR,
+        "limits": {
+            "time_s": float(limits.time_s),
+            "memory_mb": int(limits.memory_mb),
+            "output_bytes": int(limits.output_bytes),
+            "processes": int(limits.processes),
+            "tmp_mb": int(limits.tmp_mb),
+        },
+        "tests": [
+            {
+                "name": spec.name,
+                "stdin": base64.b64encode(spec.stdin).decode(),
+                "args": list(spec.args),
+                "files": {name: base64.b64encode(data).decode() for name, data in spec.files.items()},
+            }
+            for spec in specs
+        ],
+    }
+    return json.dumps(request, separators=(",", ":")).encode() + b"\n"
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What the sandbox as a whole must hold for a run with ``slots`` parallel tests."""
+
+    slots: int
+    tmp_mb: int  # the /tmp tmpfs: working directories
+    io_mb: int  # the /run/sstar tmpfs: stdin, stdout, stderr files and the program
+    memory_mb: int
+    pids: int
+
+    def covers(self, other: "Sizing") -> bool:
+        return all(getattr(self, f) >= getattr(other, f) for f in ("tmp_mb", "io_mb", "memory_mb", "pids"))
+
+    def union(self, other: "Sizing") -> "Sizing":
+        return Sizing(**{f: max(getattr(self, f), getattr(other, f)) for f in ("slots", "tmp_mb", "io_mb", "memory_mb", "pids")})
+
+
+def sizing(limits: Limits, slots: int, specs: Sequence[RunSpec] = (), source_bytes: int = 0) -> Sizing:
+    output_mb = math.ceil(limits.output_bytes / MB)
+    largest_stdin = max((len(s.stdin) for s in specs), default=0)
+    largest_files = max((sum(len(d) for d in s.files.values()) for s in specs), default=0)
+    # Per slot: its scratch space holds the test's files too; stdout and stderr are each
+    # capped at output_bytes (+1, to see the overflow).
+    tmp = slots * (limits.tmp_mb + math.ceil(largest_files / MB)) + 8
+    io = slots * (2 * output_mb + math.ceil(largest_stdin / MB) + 1) + math.ceil(source_bytes / MB) + 8
+    # tmpfs pages count against the memory cgroup too.
+    memory = slots * (limits.memory_mb + 32) + tmp + io + RUNNER_MARGIN_MB
+    pids = slots * limits.processes + 32
+    return Sizing(slots=slots, tmp_mb=tmp, io_mb=io, memory_mb=memory, pids=pids)
+
+
+def outcome_from(message: dict) -> RunOutcome:
+    return RunOutcome(
+        name=str(message["name"]),
+        status=RunStatus(message["status"]),
+        stdout=base64.b64decode(message.get("stdout", "")),
+        stderr_tail=str(message.get("stderr_tail", "")),
+        exit_code=message.get("exit_code"),
+        signal=message.get("signal"),
+        time_s=float(message.get("time_s", 0.0)),
+        cpu_s=float(message.get("cpu_s", 0.0)),
+        memory_mb=float(message.get("memory_mb", 0.0)),
+    )
+
+
+def collect(lines: Iterable[bytes], specs: Sequence[RunSpec], on_result: OnResult | None, where: str) -> list[RunOutcome]:
+    """Turn the runner's output lines into outcomes in spec order, calling ``on_result``
+    as each test finishes. ``where`` names the backend in error messages."""
+    outcomes: list[RunOutcome | None] = [None] * len(specs)
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError as err:
+            raise SandboxCrashed(f"the {where} runner wrote something that is not JSON: {line[:200]!r}") from err
+        kind = message.get("type")
+        if kind == "result":
+            outcome = outcome_from(message)
+            outcomes[int(message["index"])] = outcome
+            if on_result is not None:
+                on_result(outcome)
+        elif kind == "done":
+            break
+        elif kind == "error":
+            raise SandboxCrashed(f"the {where} runner failed: {message.get('message')}; run `sstar sandbox doctor`")
+    missing = [specs[i].name for i, o in enumerate(outcomes) if o is None]
+    if missing:
+        raise SandboxCrashed(
+            f"the {where} runner stopped before finishing ({len(missing)} test(s) without a result, "
+            f"first {missing[0]!r}); run `sstar sandbox doctor`"
+        )
+    return [o for o in outcomes if o is not None]
+
+
+def split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Lines from a stream of byte chunks (the last line may lack its newline)."""
+    pending = bytearray()  # amortised appends: one result line can be tens of MB
+    for chunk in chunks:
+        searched = len(pending)
+        pending += chunk
+        cut = pending.find(b"\n", searched)
+        while cut >= 0:
+            yield bytes(pending[:cut])
+            del pending[: cut + 1]
+            cut = pending.find(b"\n")
+    if pending:
+        yield bytes(pending)

@@ -1,0 +1,786 @@
+#!/usr/bin/python3
+"""sstar's in-sandbox runner: one pre-warmed interpreter that forks a child per test.
+
+Runs inside the sandbox (the Docker container, or the bubblewrap namespaces of the process
+backend) as root holding only CAP_SETUID and CAP_SETGID, under Debian's /usr/bin/python3.
+Standard library only: the image has nothing else.
+
+Protocol (a session keeps one runner and sends it request after request):
+
+* stdin: JSON request lines, one at a time (the next after the previous one's "done")::
+
+      {"protocol": 1, "source": str, "parallel": int, "uid_base": int,
+       "scratch": "/tmp/sstar", "io": "/run/sstar/run",
+       "limits": {"time_s", "memory_mb", "output_bytes", "processes", "tmp_mb"},
+       "tests": [{"name": str, "stdin": base64, "args": [str], "files": {name: base64}}]}
+
+  EOF between requests ends the runner (exit 0). EOF during a request means the host is
+  gone or gave up: the runner kills every test, cleans up and exits 3.
+* stdout: per request, one JSON line per finished test (``"type": "result"`` with its
+  ``index``, in completion order), then ``{"type": "done"}``; or ``{"type": "error",
+  "message": ...}`` when the runner itself failed, after which it exits.
+
+Each test runs in a child forked from this interpreter (no interpreter start per test),
+under a per-slot unprivileged uid so parallel tests cannot touch each other. After every
+test nothing of that uid may remain: unless /proc shows none, a reaper forked under the
+slot's uid sends kill(-1, SIGKILL) (daemons that left the process group included); the
+runner reaps them and wipes the slot's working directory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import builtins
+import errno
+import gc
+import io
+import json
+import math
+import os
+import resource
+import select
+import signal
+import sys
+import time
+import types
+
+# Modules solutions commonly import: importing them here once makes `import` free in
+# every forked child. Nothing stateful (no random: children would share its seed; no
+# threading: forking a threaded process is unsafe).
+import bisect  # noqa: F401
+import collections  # noqa: F401
+import functools  # noqa: F401
+import heapq  # noqa: F401
+import itertools  # noqa: F401
+import operator  # noqa: F401
+import re  # noqa: F401
+import string  # noqa: F401
+import typing  # noqa: F401
+
+PROTOCOL = 1
+MEMORY_EXIT = 0x6D  # a child's exit code after an uncaught MemoryError ("m")
+SETUP_EXIT = 0x7D  # the child failed before the program started (a runner bug)
+ABORT_EXIT = 3
+STDERR_TAIL = 2048
+KILL_PATIENCE_S = 5.0  # SIGKILLed processes still there after this: a runner error
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PROGRAM_NAME = "solution.py"
+SHARED_DIRS = ("/dev/mqueue", "/dev/shm")  # POSIX message queues and shared memory
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}  # + HOME, TMPDIR
+
+
+class Abort(Exception):
+    """The host went away (stdin EOF) or asked us to stop (SIGTERM/SIGINT)."""
+
+
+class Slot:
+    """One parallel lane: its own uid/gid, working directory and I/O files."""
+
+    def __init__(self, index: int, uid: int, scratch: str, io_root: str) -> None:
+        self.index = index
+        self.uid = uid
+        self.work = os.path.join(scratch, "w%d" % index)  # the test's cwd, owned by uid
+        self.io = os.path.join(io_root, "io%d" % index)  # stdin/stdout/stderr files, root only
+        self.reset()
+
+    def reset(self) -> None:
+        self.test: int | None = None
+        self.pid: int | None = None  # the test's main process, until reaped
+        self.wait_status: int | None = None
+        self.rusage: resource.struct_rusage | None = None
+        self.started = 0.0
+        self.ended = 0.0
+        self.deadline = math.inf
+        self.timed_out = False
+
+    @property
+    def busy(self) -> bool:
+        return self.test is not None
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def libc_prctl(option: int, value: int) -> None:
+    """Best-effort prctl: the runner still works (a bit less strictly) without ctypes."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(option, value, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def become(uid: int) -> None:
+    """Switch effective ids between root and a slot uid (the saved uid 0 allows the way back)."""
+    if uid == 0:
+        os.seteuid(0)
+        os.setegid(0)
+    else:
+        os.setegid(uid)
+        os.seteuid(uid)
+
+
+def run_reaper(uid: int) -> None:
+    """In a forked child: become ``uid`` for good and SIGKILL every process of it.
+
+    kill(-1) reaches every process the caller may signal in our pid namespace (its own
+    uid's), whatever group or session they moved to; the kernel delivers it atomically
+    with respect to fork, so nothing forked meanwhile survives. The runner never takes the
+    slot's real uid itself: for that moment the slot's processes could signal it.
+    """
+    try:
+        os.setresuid(uid, uid, uid)
+        os.kill(-1, signal.SIGKILL)
+    except BaseException:
+        pass
+    os._exit(0)
+
+
+def last_pid() -> bytes:
+    """The last pid handed out in our pid namespace (changes whenever anything forks)."""
+    with open("/proc/sys/kernel/ns_last_pid", "rb") as f:
+        return f.read()
+
+
+def uid_present(uid: int) -> bool:
+    """Whether any process of ``uid`` exists in our pid namespace (zombies too: they still
+    count against the uid's RLIMIT_NPROC)."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % name, "rb") as f:
+                status = f.read(1024)
+        except OSError:
+            continue
+        at = status.find(b"\nUid:")
+        if at >= 0 and int(status[at + 5 :].split(None, 1)[0]) == uid:
+            return True
+    return False
+
+
+def wipe(path: str) -> None:
+    """Remove everything inside ``path`` (kept), whatever the program did to it.
+
+    Iterative and fd-relative, moving nested directories up into the top one, so neither
+    deep trees (recursion, PATH_MAX) nor chmod 000 can make it fail.
+    """
+    try:
+        os.chmod(path, 0o700)
+        top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    counter = 0
+    try:
+        while True:
+            names = os.listdir(top)
+            if not names:
+                return
+            for name in names:
+                try:
+                    os.unlink(name, dir_fd=top)
+                    continue
+                except IsADirectoryError:
+                    pass
+                except FileNotFoundError:
+                    continue
+                os.chmod(name, 0o700, dir_fd=top, follow_symlinks=False)
+                sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+                try:
+                    for child in os.listdir(sub):
+                        try:
+                            os.unlink(child, dir_fd=sub)
+                        except IsADirectoryError:
+                            while True:  # move it up; skip names the program already took
+                                counter += 1
+                                try:
+                                    os.rename(child, ".sstar-wipe-%d" % counter, src_dir_fd=sub, dst_dir_fd=top)
+                                    break
+                                except OSError as exc:
+                                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                                        raise
+                finally:
+                    os.close(sub)
+                os.rmdir(name, dir_fd=top)
+    finally:
+        os.close(top)
+
+
+def drop_owned(directory: str, uid: int) -> None:
+    """Unlink the entries of ``directory`` that belong to ``uid`` (run as that uid)."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_uid == uid:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def exit_code_of(exc: SystemExit) -> int:
+    """What the interpreter would exit with for ``sys.exit(code)``."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write(str(code) + "\n")
+    except Exception:
+        pass
+    return 1
+
+
+# ----------------------------------------------------------------------------- the child
+
+
+def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: object, state: list) -> None:
+    """In the forked child: isolate, drop to the slot's uid, run the program. Never returns."""
+    exit_code = SETUP_EXIT
+    try:
+        os.setsid()  # own process group and session: nothing of ours to signal
+        # Undo the runner's own handlers; main() already normalised every other signal.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+        fd_in = os.open(os.path.join(slot.io, "in"), os.O_RDONLY)
+        fd_out = os.open(os.path.join(slot.io, "out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd_err = os.open(os.path.join(slot.io, "err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        for fd, target in ((fd_in, 0), (fd_out, 1), (fd_err, 2)):
+            os.dup2(fd, target)
+        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        os.umask(0o022)
+
+        for res, soft, hard in rlimits:
+            resource.setrlimit(res, (soft, hard))
+
+        os.setgroups([])
+        os.setgid(slot.uid)
+        os.setuid(slot.uid)  # clears every capability: from here on an ordinary user
+        os.chdir(slot.work)
+        for name, data in test.get("files", {}).items():
+            parent = os.path.dirname(name)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            with open(name, "wb") as f:
+                f.write(base64.b64decode(data))
+
+        os.environ["HOME"] = os.environ["TMPDIR"] = slot.work  # main() left only PATH and LANG
+        # Fresh std streams over fds 0/1/2, configured as a fresh interpreter configures them.
+        sys.stdin = io.open(0, "r", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
+        sys.stdout = io.open(1, "w", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
+        sys.stderr = io.open(2, "w", encoding="utf-8", errors="backslashreplace", newline="\n", buffering=1, closefd=False)
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = sys.stdin, sys.stdout, sys.stderr  # type: ignore[misc]
+        main = types.ModuleType("__main__")
+        main.__dict__.update(__file__=prog_path, __builtins__=builtins, __cached__=None, __loader__=None, __spec__=None)
+        sys.modules["__main__"] = main
+        sys.argv = [prog_path, *test.get("args", [])]
+        sys.path[0:0] = [os.path.dirname(prog_path)]
+        atexit._clear()  # only the program's own atexit handlers run
+        del test
+        for item in state:  # drop the request (other tests' inputs) from reachable memory
+            item.clear()
+        exit_code = 1
+        exit_code = execute(code, main.__dict__)
+    except MemoryError:
+        exit_code = memory_exit()
+    except BaseException as exc:  # a runner bug: say so on the test's stderr
+        try:
+            os.write(2, ("sstar runner: child setup failed: %r\n" % (exc,)).encode())
+        except Exception:
+            pass
+    os._exit(exit_code)
+
+
+def memory_exit() -> int:
+    try:
+        os.write(2, b"\nMemoryError\n")
+    except Exception:
+        pass
+    return MEMORY_EXIT
+
+
+def execute(code: object, namespace: dict) -> int:
+    """Run the program like ``python3 prog.py`` would, and return its exit code."""
+    exit_code = 0
+    try:
+        try:
+            if isinstance(code, BaseException):  # the source did not compile
+                raise code
+            exec(code, namespace)  # type: ignore[arg-type]  # noqa: S102 - running it is the point
+        except SystemExit as exc:
+            exit_code = exit_code_of(exc)
+        except MemoryError:
+            return memory_exit()
+        except BaseException:
+            exc_type, exc_value, exc_tb = sys.exc_info()
+            assert exc_type is not None and exc_value is not None
+            if exc_tb is not None:  # hide our frame: python3 prog.py has none
+                exc_tb = exc_tb.tb_next
+                exc_value.__traceback__ = exc_tb
+            sys.excepthook(exc_type, exc_value, exc_tb)
+            exit_code = 1
+        # What the interpreter does at exit: join threads, atexit handlers, flush.
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            try:
+                threading._shutdown()  # type: ignore[attr-defined]
+            except SystemExit as exc:
+                exit_code = exit_code_of(exc)
+            except BaseException:
+                pass
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.__stdout__):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except MemoryError:
+                raise
+            except Exception:
+                exit_code = 120  # what CPython returns when flushing stdout fails
+        for stream in (sys.stderr, sys.__stderr__):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except Exception:
+                pass
+    except MemoryError:
+        return memory_exit()
+    return exit_code
+
+
+# ----------------------------------------------------------------------------- the runner
+
+
+class Channel:
+    """The runner's stdin (requests; EOF) and stdout (results), plus the SIGCHLD wakeup pipe."""
+
+    def __init__(self) -> None:
+        self.out = sys.stdout.buffer
+        self.pending = bytearray()  # stdin read ahead of the current request
+        self.eof = False
+        self.wake_r, self.wake_w = os.pipe()
+        for fd in (self.wake_r, self.wake_w):
+            os.set_blocking(fd, False)
+
+    def read_more(self) -> None:
+        chunk = os.read(0, 1 << 20)
+        if chunk:
+            self.pending += chunk
+        else:
+            self.eof = True
+
+    def next_request(self) -> dict | None:
+        """The next request line, or None at EOF."""
+        while b"\n" not in self.pending and not self.eof:
+            self.read_more()
+        line, sep, rest = bytes(self.pending).partition(b"\n")
+        self.pending = bytearray(rest)
+        if not sep and not line.strip():
+            return None
+        return json.loads(line)
+
+    def emit(self, message: dict) -> None:
+        self.out.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        self.out.flush()
+
+
+class Runner:
+    """One request: its slots, its tests, its scratch directories."""
+
+    def __init__(self, request: dict, channel: Channel) -> None:
+        self.channel = channel
+        self.limits = request["limits"]
+        self.tests: list = request["tests"]
+        # Working directories and I/O files live apart (two tmpfs mounts in the sandbox),
+        # so a test that fills its disk still gets its stdout and traceback back.
+        self.scratch = request.get("scratch") or "/tmp/sstar"
+        self.io_root = request.get("io") or self.scratch + "-io"
+        self.prog_path = os.path.join(self.io_root, "prog", PROGRAM_NAME)
+        self.source: str = request["source"]
+        parallel = max(1, int(request.get("parallel") or 1))
+        uid_base = int(request.get("uid_base") or 20000)
+        count = min(parallel, max(1, len(self.tests)))
+        self.slots = [Slot(i, uid_base + i, self.scratch, self.io_root) for i in range(count)]
+        self.by_pid: dict[int, Slot] = {}
+        self.code: object = None
+
+    # -- setup / teardown
+
+    def setup(self) -> None:
+        os.umask(0o022)
+        for path in (self.scratch, self.io_root):
+            if os.path.lexists(path):
+                raise RuntimeError("%s already exists: another runner is busy" % path)
+        for mount in {os.path.dirname(self.scratch), os.path.dirname(self.io_root)}:
+            # Docker copies the image's sticky 1777 /tmp onto the tmpfs: tests must not
+            # share a writable directory, so only root writes there.
+            os.makedirs(mount, mode=0o755, exist_ok=True)
+            if os.stat(mount).st_mode & 0o022:
+                os.chmod(mount, 0o755)
+        os.makedirs(self.io_root, mode=0o711)
+        os.makedirs(self.scratch, mode=0o700)
+        os.chmod(self.scratch, 0o733)  # for a moment: each slot's uid creates its own cwd
+        for slot in self.slots:
+            become(slot.uid)
+            try:
+                os.mkdir(slot.work, 0o700)
+            finally:
+                become(0)
+        os.chmod(self.scratch, 0o711)
+        for slot in self.slots:
+            os.mkdir(slot.io, 0o700)
+        os.mkdir(os.path.dirname(self.prog_path), 0o755)
+        with open(self.prog_path, "w", encoding="utf-8") as f:  # tracebacks quote lines from it
+            f.write(self.source)
+        try:
+            self.code = compile(self.source, self.prog_path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+            self.code = exc  # every test reports it, as python3 would
+        gc.freeze()  # children's collections then skip our objects: fewer copy-on-write faults
+
+    def teardown(self) -> None:
+        gc.unfreeze()  # this request's objects may be collected again
+        for slot in self.slots:
+            for name in ("in", "out", "err"):
+                try:
+                    os.unlink(os.path.join(slot.io, name))
+                except FileNotFoundError:
+                    pass
+            for path in (slot.io, slot.work):
+                try:
+                    os.rmdir(path)
+                except FileNotFoundError:
+                    pass
+        for path in (self.prog_path,):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        for path in (os.path.dirname(self.prog_path), self.io_root, self.scratch):
+            try:
+                os.rmdir(path)
+            except FileNotFoundError:
+                pass
+
+    # -- events
+
+    def wait_events(self, timeout: float) -> None:
+        channel = self.channel
+        watch = [channel.wake_r] + ([] if channel.eof else [0])
+        try:
+            ready, _, _ = select.select(watch, [], [], max(0.0, timeout))
+        except InterruptedError:
+            ready = []
+        if channel.wake_r in ready:
+            try:
+                while os.read(channel.wake_r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+        if 0 in ready:
+            channel.read_more()
+        if channel.eof:  # the host is gone or gave up on this request
+            raise Abort("stdin closed")
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            slot = self.by_pid.pop(pid, None)
+            if slot is None:
+                continue  # an orphan of some test, reparented to us (we are a subreaper)
+            slot.pid = None
+            slot.wait_status = status
+            slot.rusage = usage
+            if not slot.timed_out:
+                slot.ended = time.monotonic()
+
+    # -- tests
+
+    def start(self, slot: Slot, index: int) -> None:
+        test = self.tests[index]
+        slot.reset()
+        slot.test = index
+        with open(os.path.join(slot.io, "in"), "wb") as f:
+            f.write(base64.b64decode(test.get("stdin", "")))
+        rlimits = self.rlimits()
+        slot.started = time.monotonic()
+        slot.deadline = slot.started + float(self.limits["time_s"])
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            try:
+                run_child(slot, test, rlimits, self.prog_path, self.code, [self.tests])
+            finally:
+                os._exit(SETUP_EXIT)
+        slot.pid = pid
+        self.by_pid[pid] = slot
+
+    def rlimits(self) -> list:
+        """(resource, soft, hard) for a child forked now: memory_mb of address space on top
+        of what the interpreter already maps (the child starts as a copy of us)."""
+        mb = 1024 * 1024
+        limits = self.limits
+        with open("/proc/self/statm", "rb") as f:
+            baseline = int(f.read().split()[0]) * PAGE_SIZE
+        address_space = baseline + int(limits["memory_mb"]) * mb
+        cpu = math.ceil(float(limits["time_s"])) + 1
+        output = int(limits["output_bytes"]) + 1  # one byte more than allowed: overflow shows
+        stack_hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+        stack = int(limits["memory_mb"]) * mb  # deep recursion may use the memory it is given
+        if stack_hard != resource.RLIM_INFINITY:
+            stack = min(stack, stack_hard)
+        return [
+            (resource.RLIMIT_AS, address_space, address_space),
+            (resource.RLIMIT_CPU, cpu, cpu + 1),
+            (resource.RLIMIT_FSIZE, output, output),
+            (resource.RLIMIT_NPROC, int(limits["processes"]), int(limits["processes"])),
+            (resource.RLIMIT_CORE, 0, 0),
+            (resource.RLIMIT_STACK, stack, stack_hard),
+        ]
+
+    def clear(self, slot: Slot) -> None:
+        """Kill and reap everything of the slot's uid, then empty its working directory."""
+        give_up = time.monotonic() + KILL_PATIENCE_S
+        pause = 0.0001
+        while True:
+            if slot.pid is not None:  # still root before its setuid: then it is ours to kill
+                try:
+                    os.kill(slot.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.reap()
+            if slot.pid is None and not self.uid_busy(slot.uid):
+                break
+            if time.monotonic() > give_up:
+                raise RuntimeError("processes of uid %d survive SIGKILL" % slot.uid)
+            self.reaper(slot)
+            time.sleep(pause)  # SIGKILLed processes take a moment to exit and be reaped
+            pause = min(pause * 2, 0.05)
+        become(slot.uid)
+        try:
+            wipe(slot.work)
+            for shared in SHARED_DIRS:  # world-writable spots a test could leave things in
+                drop_owned(shared, slot.uid)
+        finally:
+            become(0)
+
+    def uid_busy(self, uid: int) -> bool:
+        """Whether a process of ``uid`` may exist. A /proc scan is a snapshot only when
+        nothing forked during it (a process could fork and exit behind the scan)."""
+        before = last_pid()
+        if uid_present(uid):
+            return True
+        return last_pid() != before
+
+    def reaper(self, slot: Slot) -> None:
+        """Fork a reaper that kills the slot's processes, and wait for it."""
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            run_reaper(slot.uid)
+        while True:
+            try:
+                os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+            except ChildProcessError:  # reap() took it already
+                break
+
+    def finish(self, slot: Slot) -> None:
+        assert slot.test is not None
+        index = slot.test
+        result = self.judge(slot)
+        result.update(type="result", index=index, name=self.tests[index].get("name", str(index)))
+        for name in ("in", "out", "err"):
+            try:
+                os.unlink(os.path.join(slot.io, name))
+            except FileNotFoundError:
+                pass
+        slot.reset()
+        self.channel.emit(result)
+
+    def judge(self, slot: Slot) -> dict:
+        output_limit = int(self.limits["output_bytes"])
+        stdout = b""
+        err_size = 0
+        tail = ""
+        try:
+            with open(os.path.join(slot.io, "out"), "rb") as f:
+                stdout = f.read(output_limit + 1)
+            with open(os.path.join(slot.io, "err"), "rb") as f:
+                err_size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, err_size - STDERR_TAIL))
+                tail = f.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:  # killed before it opened them (a timeout during setup)
+            pass
+        status = slot.wait_status if slot.wait_status is not None else 0
+        exit_code = os.waitstatus_to_exitcode(status)
+        code = exit_code if exit_code >= 0 else None
+        sig = -exit_code if exit_code < 0 else None
+        usage = slot.rusage
+        cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
+        memory = (usage.ru_maxrss / 1024.0) if usage else 0.0
+        time_limit = float(self.limits["time_s"])
+        if slot.timed_out:
+            verdict = "tle"
+        elif len(stdout) > output_limit or err_size > output_limit:
+            verdict = "ole"
+        elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= time_limit):
+            verdict = "tle"
+        elif code == SETUP_EXIT and "sstar runner:" in tail:
+            verdict = "re"
+        elif code == MEMORY_EXIT or (code and tail.rstrip().endswith("MemoryError")):
+            verdict = "mle"
+        elif sig == signal.SIGKILL and memory >= 0.8 * float(self.limits["memory_mb"]):
+            verdict = "mle"  # a SIGKILL we did not send, to a big process: the OOM killer
+        elif code == 0:
+            verdict = "ok"
+        else:
+            verdict = "re"
+        return {
+            "status": verdict,
+            "exit_code": code,
+            "signal": sig,
+            "stdout": base64.b64encode(stdout[:output_limit]).decode(),
+            "stderr_tail": tail,
+            "time_s": round(max(0.0, slot.ended - slot.started), 6),
+            "cpu_s": round(cpu, 6),
+            "memory_mb": round(memory, 3),
+        }
+
+    # -- main loop
+
+    def run(self) -> None:
+        pending = list(range(len(self.tests)))
+        pending.reverse()
+        while True:
+            for slot in self.slots:
+                if not slot.busy and pending:
+                    self.start(slot, pending.pop())
+            if not any(s.busy for s in self.slots):
+                return
+            self.reap()
+            now = time.monotonic()
+            finished = False
+            for slot in self.slots:
+                if not slot.busy:
+                    continue
+                if slot.pid is None:
+                    self.clear(slot)
+                    self.finish(slot)
+                    finished = True
+                elif now >= slot.deadline:
+                    slot.timed_out = True
+                    slot.ended = now
+                    self.clear(slot)
+                    self.finish(slot)
+                    finished = True
+            if finished:
+                continue
+            running = [s.deadline for s in self.slots if s.pid is not None and not s.timed_out]
+            # SIGCHLD wakes us through the wakeup fd; the 1 s cap is only a safety net.
+            self.wait_events(min([1.0] + [d - time.monotonic() for d in running]))
+
+    def abort(self) -> None:
+        """Kill every test now and clean up."""
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for slot in self.slots:
+            try:
+                self.clear(slot)
+            except Exception:
+                pass
+            slot.reset()
+
+
+def serve(channel: Channel) -> int:
+    """Answer requests until stdin ends; the exit code."""
+
+    def stop(*_: object) -> None:
+        raise Abort("signal")
+
+    signal.set_wakeup_fd(channel.wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes select() through the wakeup fd
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        try:
+            request = channel.next_request()
+        except Abort:
+            return ABORT_EXIT
+        except Exception as exc:
+            channel.emit({"type": "error", "message": "bad request: %r" % (exc,)})
+            return 2
+        if request is None:
+            return 0
+        if request.get("protocol", PROTOCOL) != PROTOCOL:
+            channel.emit({"type": "error", "message": "this runner speaks protocol %d, not %r" % (PROTOCOL, request.get("protocol"))})
+            return 2
+        runner = Runner(request, channel)
+        try:
+            runner.setup()
+            runner.run()
+        except Abort:
+            runner.abort()
+            try:
+                runner.teardown()
+            except Exception:
+                pass
+            return ABORT_EXIT
+        except BaseException as exc:
+            runner.abort()
+            try:
+                runner.teardown()
+            except Exception:
+                pass
+            channel.emit({"type": "error", "message": "runner failed: %r" % (exc,)})
+            return 2
+        try:
+            runner.teardown()
+        except OSError as exc:
+            channel.emit({"type": "error", "message": "runner could not clean up: %r" % (exc,)})
+            return 2
+        channel.emit({"type": "done", "tests": len(runner.tests)})
+
+
+def normalise_process() -> None:
+    """Once, for every child to inherit: a fresh interpreter's signal dispositions (except
+    SIGXFSZ left at its default, kill, which makes an output overflow stop at once) and
+    a minimal environment, whatever `docker exec` or bubblewrap handed us."""
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.environ.clear()
+    os.environ.update(ENVIRONMENT)
+
+
+def main() -> int:
+    libc_prctl(PR_SET_NO_NEW_PRIVS, 1)  # no setuid binary can hand a test privileges back
+    libc_prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphaned test processes come to us to be reaped
+    normalise_process()
+    return serve(Channel())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
