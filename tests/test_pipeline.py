@@ -47,9 +47,11 @@ def problem() -> Problem:
 class Script:
     """The model's side of the conversation, decided by what it is asked."""
 
-    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]") -> None:
+    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]", inputs: str = "") -> None:
         self.generation = generation
         self.judge_distrusts = judge_distrusts
+        # Default: inputs on which every candidate runs, so only the judge can separate them.
+        self.inputs = inputs or "```\n2\n7 3\n```\n\n```\n4\n3 9 2 8\n```\n\n```\n2\n-5 -3\n```\n"
 
     def __call__(self, messages: tuple[Message, ...], index: int, params: SamplingParams) -> str:
         last = messages[-1].content
@@ -57,7 +59,7 @@ class Script:
             a = last.split("Program A:")[1].split("Program B:")[0]
             return "Hmm.\nAnswer: B" if self.judge_distrusts in a else "Let me check.\nAnswer: A"
         if "new test inputs" in last:
-            return "```\n1\n7\n```\n\n```\n4\n3 9 2 8\n```\n\n```\n2\n-5 -3\n```\n"
+            return self.inputs
         if "prints ONE valid input" in last:
             return fence("import random\nrandom.seed(1)\nn = 100000\nprint(n)\nprint(' '.join(str(random.randint(-10**9, 10**9)) for _ in range(n)))\n")
         if "Your code passed" in last:
@@ -103,6 +105,14 @@ def test_sstar_debugs_then_selects_the_right_cluster(problem, sandbox):
     kinds = {e["kind"] for e in trace.events}
     assert {"llm", "public_tests", "synthesized_inputs", "clusters", "judge", "result"} <= kinds
     json.dumps(trace.to_json())  # the trace is plain JSON
+
+
+def test_a_behaviour_that_crashes_where_others_run_loses_without_judging(problem, sandbox):
+    # n=1 gives LUCKY an IndexError; the right programs answer: no judge call is needed.
+    engine = ScriptedEngine(Script([LUCKY, RIGHT, LUCKY], inputs="```\n1\n7\n```\n\n```\n2\n7 3\n```\n"))
+    result = solve(problem, engine, sandbox, SolveConfig(n=3))
+    assert result.program.strip() == RIGHT.strip()
+    assert result.clusters == 2 and result.judge_calls == 0
 
 
 def test_debug_feedback_shows_input_expected_and_error(problem, sandbox):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class SamplingParams:
     temperature: float = 0.7
     top_p: float = 0.95
     max_tokens: int = 1024
-    seed: int | None = None
+    seed: int | None = None  # sequence i of a request uses seed + i; None: a fresh random seed
     stop: tuple[str, ...] = ()
+    top_k: int = 40  # 0 disables; llama.cpp's default (also keeps top-p cheap over a 150k vocabulary)
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,10 @@ class Request:
 @dataclass
 class Completion:
     text: str
-    prompt_tokens: int = 0
+    prompt_tokens: int = 0  # length of the prompt this completion continued
     completion_tokens: int = 0
     finish_reason: str = "stop"  # stop | length
-    seconds: float = 0.0
+    seconds: float = 0.0  # from the start of the call until this sequence finished
 
 
 @dataclass
@@ -53,10 +54,22 @@ class EngineStats:
     completion_tokens: int = 0
     seconds: float = 0.0
     calls: int = 0
+    prompt_seconds: float = 0.0  # part of ``seconds`` spent evaluating prompts (0 when unknown)
+
+    def record(self, prompt_tokens: int, completion_tokens: int, seconds: float, prompt_seconds: float = 0.0) -> None:
+        """Add one generate() call to the totals."""
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        self.seconds += seconds
+        self.prompt_seconds += prompt_seconds
+        self.calls += 1
 
     @property
     def tokens_per_s(self) -> float:
         return self.completion_tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+E = TypeVar("E", bound="Engine")
 
 
 class Engine(abc.ABC):
@@ -80,7 +93,7 @@ class Engine(abc.ABC):
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self: E) -> E:
         return self
 
     def __exit__(self, *exc: object) -> None:

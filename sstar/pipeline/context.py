@@ -87,13 +87,16 @@ class RunContext:
                 )
         return results
 
-    def params(self, *, temperature: float | None = None, max_tokens: int | None = None, seed_offset: int = 0) -> SamplingParams:
+    def params(
+        self, *, temperature: float | None = None, max_tokens: int | None = None, seed_offset: int = 0, stop: tuple[str, ...] = ()
+    ) -> SamplingParams:
         cfg = self.config
         return SamplingParams(
             temperature=cfg.temperature if temperature is None else temperature,
             top_p=cfg.top_p,
             max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
             seed=cfg.seed * 1000 + seed_offset,
+            stop=stop,
         )
 
     # -- sandbox ------------------------------------------------------------------------

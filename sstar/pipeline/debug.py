@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sstar.engine.base import Message, Request
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import NO_CODE_FEEDBACK, debug_feedback
+from sstar.pipeline.prompts import CODE_STOP, NO_CODE_FEEDBACK, debug_feedback
 
 
 def feedback_for(ctx: RunContext, cand: Candidate) -> str:
@@ -29,7 +29,7 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
         for cand in failing:
             cand.messages.append(Message("user", feedback_for(ctx, cand)))
             temperature = min(ctx.config.temperature, 0.3)
-            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index)))
+            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, stop=CODE_STOP)))
         for cand, (completion,) in zip(failing, ctx.generate(requests, f"debug-{round_no}")):
             previous = cand.code
             ctx.take_reply(cand, completion)

@@ -1,0 +1,268 @@
+"""Getting the program out of a model's reply.
+
+Rules (in this order; each is a decision, documented so the pipeline can rely on it):
+
+1. Fenced blocks (```lang or ~~~lang) are parsed line by line, CommonMark style: a block
+   closes at a fence line of the same character at least as long as the opening one.
+   A fence left open (a reply cut off at max_tokens) runs to the end of the reply.
+2. Candidates are the blocks tagged with the wanted language (```python, ```py, ...) and
+   the untagged blocks; blocks tagged with another language (```text, ```bash, sample
+   input shown as ```plaintext) and interactive transcripts (``>>>`` lines) are never
+   programs. If there are tagged blocks, untagged ones are used only when no tagged block
+   is program-like.
+3. Among the candidates the one chosen is the best by, in order: program-like (reads
+   stdin or has an entry point), compiles, fence closed, position (later wins: a model that
+   corrects itself puts the corrected version last).
+4. Helpers: if the chosen block calls functions or classes that it does not define and an
+   earlier candidate block defines them, those top-level definitions (and the imports of
+   that block) are prepended: small models often split "the function" and "the main part"
+   over two blocks. Nothing else from earlier blocks is merged, so code is never run twice.
+5. No fence at all: the whole reply if it compiles; otherwise the reply with leading and
+   trailing prose lines removed (a prose line is one that is not valid Python on its own).
+
+The result always ends with exactly one newline and has no leading or trailing blank lines,
+so ``extract_code(extract_code(r)) == extract_code(r)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+import warnings
+from dataclasses import dataclass
+
+__all__ = ["CodeBlock", "extract_code", "find_blocks"]
+
+_LANGUAGE_TAGS: dict[str, frozenset[str]] = {
+    "python": frozenset({"python", "python3", "py", "py3", "pypy", "pypy3"}),
+    "cpp": frozenset({"cpp", "c++", "cc", "cxx"}),
+    "c": frozenset({"c"}),
+    "java": frozenset({"java"}),
+}
+
+_OPEN_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\n]*?)\s*$")
+_STDIN_HINTS = re.compile(r"\binput\s*\(|sys\.stdin|open\s*\(\s*0\s*[,)]|fileinput|stdin\.")
+_ENTRY_HINTS = re.compile(r"^\s*def\s+(main|solve)\s*\(|__name__\s*==\s*['\"]__main__['\"]", re.MULTILINE)
+_CONTINUATION_KEYWORDS = re.compile(r"^\s*(else|elif\b.*|except\b.*|finally|try|with\b.*)\s*:")
+_SENTENCE_START = re.compile(r"^(\*\*|[-*+] |\d+[.)] |#{1,6} |>|[A-Z][a-z']*(\b[ ,:;.!?]|$)|[A-Z]\b)")
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """One fenced block of a reply."""
+
+    info: str  # the fence's info string, e.g. "python"; "" when untagged
+    code: str
+    closed: bool  # False when the reply ended inside the block
+    index: int  # position among the reply's blocks
+
+    @property
+    def tag(self) -> str:
+        return self.info.split()[0].lower() if self.info.strip() else ""
+
+
+def find_blocks(reply: str) -> list[CodeBlock]:
+    """Every fenced block of ``reply``, in order (see rule 1 in the module docstring)."""
+    blocks: list[CodeBlock] = []
+    lines = reply.splitlines()
+    i = 0
+    while i < len(lines):
+        m = _OPEN_FENCE.match(lines[i])
+        if m is None or (m["fence"][0] == "`" and "`" in m["info"]):
+            i += 1
+            continue
+        fence = m["fence"]
+        indent = len(m["indent"])
+        closer = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines) and not closer.match(lines[j]):
+            body.append(_strip_indent(lines[j], indent))
+            j += 1
+        closed = j < len(lines)
+        blocks.append(CodeBlock(m["info"].strip(), "\n".join(body), closed, len(blocks)))
+        i = j + 1
+    return blocks
+
+
+def extract_code(reply: str, language: str = "python") -> str | None:
+    """The program in a model's reply, or None when the reply has no code at all."""
+    language = language.lower()
+    tags = _LANGUAGE_TAGS.get(language, frozenset({language}))
+    is_python = language == "python"
+    blocks = find_blocks(reply)
+    if not blocks:
+        return (_normalize(_unfenced(reply)) if is_python else _normalize(reply)) or None
+
+    tagged = [b for b in blocks if b.tag in tags and _normalize(b.code)]
+    untagged = [b for b in blocks if not b.tag and _normalize(b.code)]
+    if is_python:
+        tagged = [b for b in tagged if not _is_transcript(b.code)]
+        untagged = [b for b in untagged if not _is_transcript(b.code) and _looks_like_python(b.code)]
+    if not is_python:
+        pool = tagged or untagged
+        return _normalize(pool[-1].code) if pool else None
+
+    if tagged and any(_is_program(b.code) for b in tagged):
+        pool = tagged
+    else:
+        pool = tagged + untagged
+    if not pool:
+        return None
+    best = max(pool, key=lambda b: (_is_program(b.code), _compiles(b.code), b.closed, b.index))
+    earlier = sorted((b for b in pool if b.index < best.index), key=lambda b: -b.index)
+    return _normalize(_with_helpers(best.code, [b.code for b in earlier]))
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _strip_indent(line: str, indent: int) -> str:
+    # CommonMark: an indented opening fence removes up to that much indentation from the body.
+    k = 0
+    while k < indent and k < len(line) and line[k] == " ":
+        k += 1
+    return line[k:]
+
+
+def _normalize(code: str) -> str:
+    lines = [ln.rstrip() for ln in code.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _parse(code: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():  # e.g. SyntaxWarning for "\d" in model-written strings
+            warnings.simplefilter("ignore")
+            return ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def _compiles(code: str) -> bool:
+    return _parse(code) is not None
+
+
+def _is_program(code: str) -> bool:
+    return bool(_STDIN_HINTS.search(code) or _ENTRY_HINTS.search(code))
+
+
+def _is_transcript(code: str) -> bool:
+    lines = [ln for ln in code.splitlines() if ln.strip()]
+    prompts = sum(1 for ln in lines if ln.lstrip().startswith(">>>"))
+    return bool(lines) and prompts * 2 >= len(lines)
+
+
+def _looks_like_python(code: str) -> bool:
+    # An untagged block could be sample input ("3\n1 2 3") or output: those compile too,
+    # so ask for some statement that data never has.
+    tree = _parse(code)
+    if tree is None:
+        return _is_program(code) or bool(re.search(r"^\s*(def|class|import|from|for|while|if)\b", code, re.MULTILINE))
+    return any(not isinstance(node, ast.Expr) or isinstance(node.value, ast.Call) for node in tree.body)
+
+
+def _is_prose_line(line: str) -> bool:
+    # Prose: starts like a sentence or a Markdown list item, and is not Python on its own.
+    # A truncated code line ("print(ans") is not prose: it starts like code.
+    stripped = line.strip()
+    if not _SENTENCE_START.match(stripped) or _CONTINUATION_KEYWORDS.match(stripped):
+        return False
+    candidate = stripped + ("\n    pass" if stripped.endswith(":") else "")
+    return not _compiles(candidate)
+
+
+def _unfenced(reply: str) -> str:
+    if _compiles(reply):
+        return reply if _normalize(reply) and _looks_like_python(reply) else ""
+    lines = reply.replace("\r\n", "\n").split("\n")
+    start, end = 0, len(lines)
+    while start < end and (_is_prose_line(lines[start]) or not lines[start].strip()):
+        start += 1
+    while end > start and (_is_prose_line(lines[end - 1]) or not lines[end - 1].strip()):
+        end -= 1
+    body = "\n".join(lines[start:end])
+    return body if _normalize(body) and _looks_like_python(body) else ""
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _called_names(tree: ast.AST) -> set[str]:
+    return {
+        node.func.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+
+
+def _with_helpers(code: str, earlier: list[str]) -> str:
+    tree = _parse(code)
+    if tree is None:
+        return code
+    defined = _defined_names(tree)
+    missing = _called_names(tree) - defined - _BUILTIN_NAMES
+    prefix: list[str] = []
+    for other in earlier:  # nearest block first
+        if not missing:
+            break
+        other_tree = _parse(other)
+        if other_tree is None:
+            continue
+        wanted = [
+            node
+            for node in other_tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in missing
+        ]
+        if not wanted:
+            continue
+        # Pull in what the helpers themselves call, from the same block, until closed.
+        by_name = {
+            n.name: n for n in other_tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        chosen: dict[str, ast.stmt] = {}
+        queue = list(wanted)
+        while queue:
+            node = queue.pop()
+            name = node.name  # type: ignore[attr-defined]
+            if name in chosen or name in defined:
+                continue
+            chosen[name] = node
+            queue.extend(by_name[c] for c in _called_names(node) if c in by_name and c not in chosen)
+        keep = [
+            n
+            for n in other_tree.body
+            if isinstance(n, (ast.Import, ast.ImportFrom)) or any(n is c for c in chosen.values())
+        ]
+        parts = [_source_lines(other, n) for n in keep]
+        prefix = [p for p in parts if p] + prefix
+        defined |= set(chosen)
+        missing -= set(chosen)
+    if not prefix:
+        return code
+    merged = "\n\n".join(prefix) + "\n\n\n" + code
+    return merged if _compiles(merged) else code
+
+
+def _source_lines(source: str, node: ast.stmt) -> str:
+    """The full lines of a top-level statement, decorators included."""
+    lines = source.splitlines()
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+    return "\n".join(lines[first : node.end_lineno])
