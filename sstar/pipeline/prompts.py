@@ -60,8 +60,8 @@ def generation_messages(problem: Problem) -> list[Message]:
             f"`{_entry_point(problem)}(...)` with the arguments of each test; do not read input "
             f"and do not print the answer, return it.\n\n"
             f"```python\n{problem.function.starter_code.strip()}\n```\n\n"
-            "First explain the idea in two or three sentences. Then write the complete code "
-            "(with the imports it needs) in one ```python block."
+            "Reply with the complete code (with the imports it needs) in one ```python block; "
+            "put your reasoning in short comments inside the code."
         )
     else:
         task = (
@@ -72,8 +72,8 @@ def generation_messages(problem: Problem) -> list[Message]:
             "- The program must be fast enough for the largest inputs the constraints allow: "
             "pick an algorithm whose complexity fits them.\n"
             "- Print nothing else (no prompts, no debug output).\n\n"
-            "First explain the algorithm in two or three sentences. Then write the whole program "
-            "in one ```python block."
+            "Reply with the whole program in one ```python block; put your reasoning in short "
+            "comments inside the code."
         )
     user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{task}"
     return [Message("system", SYSTEM), Message("user", user)]
@@ -121,8 +121,8 @@ def debug_feedback(problem: Problem, tests: Sequence[TestCase], results: Sequenc
     passed = sum(r.passed for r in results)
     head = f"Your code passed {passed} of {len(results)} public tests.\n\n"
     tail = (
-        "\n\nFind the mistake (re-read the statement and the input format), explain it in one "
-        "or two sentences, then write the whole corrected code in one ```python block."
+        "\n\nFind the mistake (re-read the statement and the input format). Reply with the whole "
+        "corrected code in one ```python block, with a comment at the top saying what you fixed."
     )
     return head + "\n\n".join(parts) + tail
 
