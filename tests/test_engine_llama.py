@@ -142,3 +142,12 @@ def _is_utf8(data: bytes) -> bool:
         return True
     except UnicodeDecodeError:
         return False
+
+
+def test_engine_bench_smoke() -> None:
+    from sstar.engine.bench import run_engine_bench
+
+    result = run_engine_bench("smollm2-135m", n=2, max_tokens=4, n_threads=2).to_json()
+    assert result["prompt_tokens_evaluated"] == result["prompt_tokens"] > 0  # once for both candidates
+    assert result["batched_tokens"] > 0 and result["sequential_tokens"] > 0
+    assert result["batched_tok_s"] > 0 and result["sequential_tok_s"] > 0 and result["ratio"] > 0

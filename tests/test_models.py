@@ -152,3 +152,17 @@ def test_real_models_resolve_from_installed_packages(name: str, cache: Path) -> 
     assert path.open("rb").read(4) == b"GGUF"
     assert {i.name: i.found for i in list_models()}[name] in {"cache", "packages"}
     assert resolve_model(name) == path  # second time: from the sidecar, no re-hash
+
+
+def test_models_command(cache: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sstar.cli.main import app
+
+    result = CliRunner().invoke(app, ["models", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == ["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "smollm2-135m"]
+    assert all(r["found"] in {"cache", "packages", "not installed"} for r in rows)
+    table = CliRunner().invoke(app, ["models"])
+    assert table.exit_code == 0 and "smollm2-135m" in table.stdout and "98 MB" in table.stdout
