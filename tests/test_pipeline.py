@@ -193,3 +193,36 @@ def test_judge_answers_are_parsed_from_the_last_line():
     assert parse_answer("Answer: A\nwait, no.\nAnswer: **B**") == "B"
     assert parse_answer("answer: program a") == "A"
     assert parse_answer("I cannot tell") is None
+
+
+def test_function_call_problem_end_to_end(sandbox):
+    """A LeetCode-style problem: the model completes a class, inputs are JSON argument lists."""
+    from pathlib import Path
+
+    from sstar.loaders import load_problem
+
+    prob = load_problem(Path(__file__).parents[1] / "problems" / "two-sum")
+    right = (Path(__file__).parents[1] / "problems" / "two-sum" / "solution.py").read_text()
+    quadratic_wrong = (
+        "class Solution:\n    def twoSum(self, nums, target):\n"
+        "        for i in range(len(nums)):\n            for j in range(len(nums)):\n"
+        "                if i != j and nums[i] + nums[j] == target:\n                    return [j, i] if j < i and nums[0] == 5 else [i, j]\n"
+    )
+
+    def script(messages, index, params):
+        last = messages[-1].content
+        if "Two programs were written" in last:
+            a = last.split("Program A:")[1].split("Program B:")[0]
+            return "Answer: A" if "seen" in a else "Answer: B"
+        if "new test argument lists" in last:
+            return "```\n[[5, 1, 5], 10]\n```\n```\n[[2, 2], 4]\n```\n"
+        if "prints ONE valid input" in last:
+            return fence("import json\nprint(json.dumps([list(range(1000)), 1997]))\n")
+        return fence(right if params.temperature == 0 else quadratic_wrong)
+
+    engine = ScriptedEngine(script)
+    result = solve(prob, engine, sandbox, SolveConfig(n=3))
+    assert result.public.all_passed
+    assert result.program.strip() == right.strip()
+    gen_prompt = engine.requests[0].messages[-1].content
+    assert "Solution().twoSum" in gen_prompt and "do not read input" in gen_prompt
