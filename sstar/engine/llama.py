@@ -474,12 +474,33 @@ class LlamaEngine(Engine):
             #    sampled right after the chunk holding its last prompt token (logits live
             #    only until the next decode).
             t0 = time.perf_counter()
+            # Different prompts of one wave often start alike (a debug round: the same system
+            # message and statement before each candidate's own conversation). Split KV:
+            # evaluate that common prefix once and copy it to every unit's first stream.
+            shared = self._shared_prefix(wave, prompts)
+            evaluated = 0
+            if shared:
+                leader = by_unit[0][0].seq_id
+                for lo in range(0, shared, batch_size):
+                    n = min(batch_size, shared - lo)
+                    for i in range(n):
+                        batch.token[i] = prompts[wave[0].request][lo + i]
+                        batch.pos[i] = lo + i
+                        batch.n_seq_id[i] = 1
+                        batch.seq_id[i][0] = leader
+                        batch.logits[i] = 0
+                    batch.n_tokens = n
+                    self._decode(batch)
+                for group in by_unit[1:]:  # the whole stream is the prefix now: a full copy
+                    lib.llama_memory_seq_cp(mem, leader, group[0].seq_id, -1, -1)
+                evaluated += shared
             entries = [
                 (tok, pos, ui, pos == len(prompts[u.request]) - 1)
                 for ui, u in enumerate(wave)
                 for pos, tok in enumerate(prompts[u.request])
+                if pos >= shared
             ]
-            evaluated = len(entries)
+            evaluated += len(entries)
             for lo in range(0, len(entries), batch_size):
                 chunk = entries[lo : lo + batch_size]
                 finals: list[tuple[int, int]] = []
@@ -530,6 +551,20 @@ class LlamaEngine(Engine):
             lib.llama_batch_free(batch)
             for seq in seqs:
                 lib.llama_sampler_free(seq.sampler)
+
+    _MIN_SHARED_PREFIX = 32  # below this, a separate decode call costs more than it saves
+
+    def _shared_prefix(self, wave: list[_Unit], prompts: list[list[int]]) -> int:
+        """Tokens every prompt of the wave starts with (split KV, two units or more), keeping
+        at least one token of each prompt to evaluate on its own (its logits start sampling)."""
+        if self.kv_unified or len(wave) < 2:
+            return 0
+        seqs = [prompts[u.request] for u in wave]
+        limit = min(len(p) for p in seqs) - 1
+        n = 0
+        while n < limit and all(p[n] == seqs[0][n] for p in seqs):
+            n += 1
+        return n if n >= self._MIN_SHARED_PREFIX else 0
 
     def _accept(self, seq: _Seq, token: int, start: float) -> None:
         """Take one sampled token: end the sequence or append its text."""
