@@ -8,7 +8,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import stderr, stdout, user_errors
+from sstar.cli.common import MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, stdout, user_errors
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -74,14 +74,14 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Finish a run file: skip the problems it already records."),
         workers: int = typer.Option(1, "--workers", min=1, help="Problems solved at once (sharing one model and one sandbox)."),
         limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first M problems (sorted by path)."),
-        n: int = typer.Option(8, "-n", "--n", min=1, help="Candidates to sample."),
-        rounds: int = typer.Option(2, "--rounds", min=0, help="Debug rounds per failing candidate."),
-        strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="sstar, or a baseline."),
-        model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="Registry name, path to a .gguf, or openai:MODEL@URL."),
-        sandbox: str = typer.Option("auto", "--sandbox", help="auto, docker or process."),
-        seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same run)."),
-        temperature: float = typer.Option(0.7, "--temperature", min=0.0),
-        max_tokens: int = typer.Option(1024, "--max-tokens", min=16),
+        n: int = N_OPTION,
+        rounds: int = ROUNDS_OPTION,
+        strategy: Strategy = STRATEGY_OPTION,
+        model: str = MODEL_OPTION,
+        sandbox: str = SANDBOX_OPTION,
+        seed: int = SEED_OPTION,
+        temperature: float = TEMPERATURE_OPTION,
+        max_tokens: int = MAX_TOKENS_OPTION,
         cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse results of identical program runs (see docs/batch.md)."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
     ) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from sstar.cli.common import stderr, stdout, user_errors
+from sstar.cli.common import SANDBOX_OPTION, stderr, stdout, user_errors
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         junit: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report here (CI services render it)."),
         solve_missing: bool = typer.Option(False, "--solve-missing", help="Solve problems that have no solution; write solution.py beside them."),
         require_solutions: bool = typer.Option(False, "--require-solutions", help="A problem without a solution fails the check."),
-        sandbox: str = typer.Option("auto", "--sandbox", help="auto, docker or process."),
+        sandbox: str = SANDBOX_OPTION,
         cache: bool = typer.Option(False, "--cache/--no-cache", help="Reuse results of identical runs (an unchanged solution is not re-run)."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
         n: int = typer.Option(8, "-n", "--n", min=1, help="--solve-missing: candidates to sample."),

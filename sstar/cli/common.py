@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from sstar.errors import SstarError
+from sstar.pipeline.types import SolveConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,3 +41,17 @@ def user_errors(func: F) -> F:
             raise typer.Exit(0) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+# Options shared by the commands that run the pipeline (solve, batch): one definition, so
+# their defaults and help cannot drift apart. Defaults come from SolveConfig.
+_D = SolveConfig()
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+N_OPTION = typer.Option(_D.n, "-n", "--n", min=1, help="Candidates to sample.")
+ROUNDS_OPTION = typer.Option(_D.rounds, "--rounds", min=0, help="Debug rounds per failing candidate.")
+STRATEGY_OPTION = typer.Option(_D.strategy, "--strategy", help="sstar, or a baseline.")
+MODEL_OPTION = typer.Option(DEFAULT_MODEL, "--model", help="Registry name, path to a .gguf, or openai:MODEL@URL.")
+SANDBOX_OPTION = typer.Option("auto", "--sandbox", help="auto, docker or process.")
+SEED_OPTION = typer.Option(_D.seed, "--seed", help="Sampling seed (same seed, same run).")
+TEMPERATURE_OPTION = typer.Option(_D.temperature, "--temperature", min=0.0)
+MAX_TOKENS_OPTION = typer.Option(_D.max_tokens, "--max-tokens", min=16)

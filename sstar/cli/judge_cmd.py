@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from sstar.cli.common import stderr, stdout, user_errors
+from sstar.cli.common import SANDBOX_OPTION, stderr, stdout, user_errors
 from sstar.errors import SstarError
 from sstar.verdict import JudgeReport, TestResult, Verdict
 
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
         program: Path = typer.Argument(..., help="The Python program to judge (for function-call problems: the solution code)."),
         problem: Path = typer.Argument(..., help="problem.md, a problem directory or a Kattis package."),
         tests: Which = typer.Option(Which.public, "--tests", help="Which tests: public, hidden or all."),
-        sandbox: str = typer.Option("auto", "--sandbox", help="auto, docker or process."),
+        sandbox: str = SANDBOX_OPTION,
         time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds per test (default: the problem's, else 4)."),
         memory_limit: Optional[int] = typer.Option(None, "--memory-limit", min=16, help="MB per test (default: the problem's, else 512)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sstar.cli.common import stderr, user_errors
+from sstar.cli.common import MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, user_errors
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult, Strategy
 
 
@@ -63,14 +63,14 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def solve_command(
         problem: Path = typer.Argument(..., help="problem.md, a problem directory, a Kattis package or a function-call problem."),
-        n: int = typer.Option(8, "-n", "--n", min=1, help="Candidates to sample."),
-        rounds: int = typer.Option(2, "--rounds", min=0, help="Debug rounds per failing candidate."),
-        strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="sstar, or a baseline."),
-        model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="Registry name, path to a .gguf, or openai:MODEL@URL."),
-        sandbox: str = typer.Option("auto", "--sandbox", help="auto, docker or process."),
-        seed: int = typer.Option(0, "--seed", help="Sampling seed (same seed, same run)."),
-        temperature: float = typer.Option(0.7, "--temperature", min=0.0),
-        max_tokens: int = typer.Option(1024, "--max-tokens", min=16),
+        n: int = N_OPTION,
+        rounds: int = ROUNDS_OPTION,
+        strategy: Strategy = STRATEGY_OPTION,
+        model: str = MODEL_OPTION,
+        sandbox: str = SANDBOX_OPTION,
+        seed: int = SEED_OPTION,
+        temperature: float = TEMPERATURE_OPTION,
+        max_tokens: int = MAX_TOKENS_OPTION,
         out: Optional[Path] = typer.Option(None, "--out", help="Write the program here instead of stdout."),
         trace_file: Optional[Path] = typer.Option(None, "--trace", help="Write the whole run as JSON."),
     ) -> None:
