@@ -44,6 +44,7 @@ from sstar.engine.base import Completion, Engine, Request
 from sstar.errors import SandboxUnavailable, SstarError
 from sstar.pipeline.types import Progress, SolveConfig
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
+from sstar.trace import Trace
 
 try:  # POSIX: keeps two batches from appending to the same file at once
     import fcntl
@@ -325,8 +326,13 @@ def solve_one(
     *,
     model_name: str,
     on_stage: Callable[[Progress], None] | None = None,
+    trace_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Load, solve and score one problem; return its record (never raises for a problem's own faults)."""
+    """Load, solve and score one problem; return its record (never raises for a problem's own faults).
+
+    With ``trace_dir``, the whole solve run (prompts, replies, runs, clusters, judgements)
+    is saved there as ``<problem id>.json``, plus the hidden-test score, for analysis.
+    """
     from sstar.judge import judge
     from sstar.loaders import load_problem
     from sstar.pipeline.solve import solve
@@ -384,12 +390,18 @@ def solve_one(
         rec["hidden_total"] = len(problem.hidden_tests)
         rec["hidden_passed"] = 0
 
+    trace = Trace(problem=problem.id, path=os.fspath(path), model=model_name) if trace_dir is not None else None
+    cache_stats = getattr(engine, "cache_stats", None)  # a CachingEngine: count this problem's hits
+    hits_before = cache_stats.hits if cache_stats is not None else 0
     try:
         # solve() strips the hidden tests itself; passing without_hidden() makes that certain.
-        result = solve(problem.without_hidden(), engine, sandbox, config, progress=on_stage, trace=None)
+        result = solve(problem.without_hidden(), engine, sandbox, config, progress=on_stage, trace=trace)
     except SandboxUnavailable:
         raise
     except Exception as err:  # noqa: BLE001
+        if trace is not None and trace_dir is not None:
+            trace.event("error", message=_error_text(err))
+            trace.save(trace_dir / f"{_safe_name(problem.id)}.json")
         return failed("solve", err)
     if result.interrupted:
         raise _Interrupted(os.fspath(path))
@@ -408,6 +420,10 @@ def solve_one(
         candidates=result.candidates,
         candidates_passing_public=result.candidates_passing_public,
     )
+    if cache_stats is not None:
+        # Requests answered by the completion cache took no model time: wall_s is then not
+        # the cost of a fresh run (tokens still are).
+        rec["completion_cache_hits"] = cache_stats.hits - hits_before
     public_ok = bool(result.program) and result.public.all_passed
     hidden_ok = True
     if problem.hidden_tests and result.program:
@@ -424,8 +440,17 @@ def solve_one(
         hidden_ok = False
     rec["solved"] = public_ok and hidden_ok
     rec["wall_s"] = round(time.monotonic() - started, 3)
+    if trace is not None and trace_dir is not None:
+        # Scored after the run ended: the trace shows what the pipeline saw, then the outcome.
+        trace.event("scored", hidden_verdict=rec["hidden_verdict"], hidden_passed=rec["hidden_passed"],
+                    hidden_total=rec["hidden_total"], solved=rec["solved"])  # fmt: skip
+        trace.save(trace_dir / f"{_safe_name(problem.id)}.json")
     rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return rec
+
+
+def _safe_name(problem_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in problem_id) or "problem"
 
 
 def select_problems(paths: Sequence[Path | str], limit: int | None = None) -> list[Path]:
@@ -497,6 +522,7 @@ def run_batch(
     limit: int | None = None,
     model_name: str | None = None,
     progress: BatchProgressFn | None = None,
+    trace_dir: Path | str | None = None,
 ) -> BatchSummary:
     """Solve every problem under ``paths`` and append one record per problem to ``out``.
 
@@ -520,6 +546,9 @@ def run_batch(
         emit(BatchEvent("warning", message=message))
 
     selected = select_problems(paths, limit)
+    traces = Path(trace_dir) if trace_dir is not None else None
+    if traces is not None:
+        traces.mkdir(parents=True, exist_ok=True)
     if out.is_dir():
         raise BatchError(f"{out} is a directory; --out takes a file name such as {out / 'run.jsonl'}")
     if not out.parent.is_dir():
@@ -567,7 +596,7 @@ def run_batch(
         def on_stage(p: Progress) -> None:
             emit(event("stage", problem=os.fspath(path), message=f"{p.stage}: {p.message}"))
 
-        return solve_one(path, shared_engine, shared_sandbox, config, model_name=model_name, on_stage=on_stage)
+        return solve_one(path, shared_engine, shared_sandbox, config, model_name=model_name, on_stage=on_stage, trace_dir=traces)
 
     def finish(rec: dict[str, Any]) -> None:
         nonlocal done

@@ -80,6 +80,36 @@ class CacheStats:
         return {**asdict(self), "hit_rate": round(self.hit_rate, 4)}
 
 
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` through a fsynced temporary file and ``os.replace``.
+
+    Readers see the old file or the new one, never a part; returns False (and leaves no
+    temporary file) when the disk refuses, so a cache failure never fails the caller.
+    """
+    tmp_name: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp_name, path)
+        tmp_name = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -265,30 +295,7 @@ class CachingSandbox(Sandbox):
 
     def _store(self, key: str, outcome: RunOutcome) -> bool:
         """Write one entry atomically; a failure to write only costs the cache, never the run."""
-        path = self.path_for(key)
-        data = _encode(key, outcome)
-        tmp_name: str | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp_name, path)  # atomic: readers see the old entry or the new one
-            tmp_name = None
-            return True
-        except OSError:
-            return False
-        finally:
-            if tmp_name is not None:
-                try:
-                    os.unlink(tmp_name)
-                except OSError:
-                    pass
+        return write_atomic(self.path_for(key), _encode(key, outcome))
 
     def clear(self) -> int:
         """Delete every entry (and stray temporary files); returns how many files went."""

@@ -200,9 +200,12 @@ def _cell_text(rec: dict[str, Any] | None, *, md: bool) -> str:
         return "—"
     mark = ("✅" if md else "✓") if rec.get("solved") else ("⚠️" if md else "!") if rec.get("error") else ("❌" if md else "✗")
     head = mark if rec.get("solved") else f"{mark} {_outcome(rec)}"
+    # Requests answered by a completion cache cost no model time: say so next to the time.
+    hits = int(rec.get("completion_cache_hits") or 0)
+    cached = f" ({hits} cached)" if hits else ""
     return (
         f"{head} · {fmt_tokens(float(rec.get('tokens') or 0))} tok · "
-        f"{int(rec.get('judge_calls') or 0)} jc · {fmt_seconds(float(rec.get('wall_s') or 0))}"
+        f"{int(rec.get('judge_calls') or 0)} jc · {fmt_seconds(float(rec.get('wall_s') or 0))}{cached}"
     )
 
 
@@ -240,7 +243,7 @@ CSV_FIELDS = (
     "run", "problem", "id", "path", "strategy", "model", "solved",
     "public_verdict", "public_passed", "public_total", "hidden_verdict", "hidden_passed", "hidden_total",
     "prompt_tokens", "completion_tokens", "tokens", "judge_calls", "clusters", "candidates",
-    "candidates_passing_public", "wall_s", "error",
+    "candidates_passing_public", "wall_s", "completion_cache_hits", "error",
 )  # fmt: skip
 
 

@@ -115,6 +115,23 @@ def test_the_pipeline_never_sees_hidden_tests(tmp_path, sandbox):
     assert lines(tmp_path / "run.jsonl")[0]["hidden_verdict"] == "AC"
 
 
+def test_trace_dir_keeps_each_problems_run_and_its_score_without_hidden_tests_in_the_run(tmp_path, sandbox):
+    root = tmp_path / "set"
+    write_problem(root, "add", "ADD", [("1 2\n", "3\n")], [("777001 1\n", "777002\n")])
+    write_problem(root, "overfit", "OVERFIT", [("1 2\n", "3\n")], [("5 5\n", "10\n")])
+    traces = tmp_path / "traces"
+    run_batch([root], tmp_path / "run.jsonl", ScriptedEngine(script), sandbox, SolveConfig(strategy=Strategy.SSTAR, n=2, rounds=1), trace_dir=traces)
+    assert sorted(p.name for p in traces.iterdir()) == ["add.json", "overfit.json"]
+    add = json.loads((traces / "add.json").read_text())
+    kinds = [e["kind"] for e in add["events"]]
+    assert kinds[0] == "start" and kinds[-1] == "scored" and "llm" in kinds and "public_tests" in kinds
+    assert add["events"][-1]["solved"] is True
+    before_scoring = json.dumps(add["events"][:-1])
+    assert "777001" not in before_scoring and "777002" not in before_scoring
+    overfit = json.loads((traces / "overfit.json").read_text())
+    assert overfit["events"][-1]["solved"] is False and overfit["events"][-1]["hidden_verdict"] == "WA"
+
+
 def test_an_existing_run_file_needs_resume(tmp_path, sandbox):
     probs = problem_set(tmp_path / "set")
     out = tmp_path / "run.jsonl"

@@ -87,6 +87,16 @@ def test_max_tokens_and_stop_strings(engine: LlamaEngine) -> None:
     assert (empty.text, empty.completion_tokens, empty.finish_reason) == ("", 0, "length")
 
 
+def test_a_looping_sequence_ends_early_when_asked(engine: LlamaEngine) -> None:
+    # SmolLM2 answers this with "Hello" blocks until max_tokens (checked on this model).
+    loop = (Message("user", "Write the word 'hello' on 80 separate lines."),)
+    [[plain]] = engine.generate([Request(loop, params=SamplingParams(temperature=0.0, max_tokens=300))])
+    [[guarded]] = engine.generate([Request(loop, params=SamplingParams(temperature=0.0, max_tokens=300, stop_on_repetition=True))])
+    assert plain.finish_reason == "length" and plain.completion_tokens == 300
+    assert guarded.finish_reason == "repetition" and guarded.completion_tokens < 150
+    assert plain.text.startswith(guarded.text)
+
+
 def test_several_prompts_in_one_batch_share_their_prompts(engine: LlamaEngine) -> None:
     greedy = SamplingParams(temperature=0.0, max_tokens=10)
     long_user = Message("user", "Here is some context. " * 40 + "Now say hi.")
@@ -156,3 +166,16 @@ def test_engine_bench_smoke() -> None:
     assert result["prompt_tokens_evaluated"] == result["prompt_tokens"] > 0  # once for both candidates
     assert result["batched_tokens"] > 0 and result["sequential_tokens"] > 0
     assert result["batched_tok_s"] > 0 and result["sequential_tok_s"] > 0 and result["ratio"] > 0
+    assert result["step_ms_1"] > 0 and result["step_ms_n"] > 0 and result["decode_ceiling"] > 0
+
+
+def test_completion_cache_over_the_real_engine(engine: LlamaEngine, tmp_path) -> None:
+    from sstar.engine.cache import CachingEngine
+
+    req = Request(COUNT, 2, SamplingParams(temperature=0.8, max_tokens=16, seed=11))
+    first = CachingEngine(engine, tmp_path).generate([req])[0]
+    before = engine.stats.completion_tokens
+    again = CachingEngine(engine, tmp_path)
+    assert [c.text for c in again.generate([req])[0]] == [c.text for c in first]
+    assert engine.stats.completion_tokens == before  # the model did no work
+    assert again.cache_stats.hits == 1 and "smollm2" in again.identity.lower()

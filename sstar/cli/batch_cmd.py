@@ -8,7 +8,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, stdout, user_errors
+from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, stdout, user_errors, with_completion_cache
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -83,6 +83,8 @@ def register(app: typer.Typer) -> None:
         temperature: float = TEMPERATURE_OPTION,
         max_tokens: int = MAX_TOKENS_OPTION,
         cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse results of identical program runs (see docs/batch.md)."),
+        completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
+        trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="Save each problem's whole run (prompts, replies, runs, judgements) as DIR/<id>.json."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
@@ -95,12 +97,12 @@ def register(app: typer.Typer) -> None:
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
         warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
         stderr.print(f"[dim]loading model {model} ...[/]")
-        with open_sandbox(sandbox, warn=warn) as box, open_engine(model) as engine:
+        with open_sandbox(sandbox, warn=warn) as box, with_completion_cache(open_engine(model), completion_cache) as engine:
             runner = CachingSandbox(box, cache_dir) if cache else box
             with BatchBar() as bar:
                 summary = run_batch(
                     paths, out, engine, runner, config,
-                    resume=resume, workers=workers, limit=limit, model_name=model, progress=bar,
+                    resume=resume, workers=workers, limit=limit, model_name=model, progress=bar, trace_dir=trace_dir,
                 )  # fmt: skip
         stdout.print(
             f"{summary.out}: {summary.solved}/{summary.solved + summary.unsolved} solved "

@@ -41,6 +41,10 @@ def bench_engine(
         f"ratio {result.ratio:.2f}x; prompt {result.prompt_tokens} tokens, evaluated {result.prompt_tokens_evaluated} "
         f"for {n} candidates; load average {result.loadavg_before[0]:.2f} before, {result.loadavg_after[0]:.2f} after"
     )
+    stdout.print(
+        f"one decode step: {result.step_ms_1:.1f} ms for 1 sequence, {result.step_ms_n:.1f} ms for {n}: "
+        f"batching can gain at most {result.decode_ceiling:.2f}x on this machine"
+    )
 
 
 @bench_app.command("sandbox")

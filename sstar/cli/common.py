@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Any, Callable, TypeVar
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -55,3 +56,17 @@ SANDBOX_OPTION = typer.Option("auto", "--sandbox", help="auto, docker or process
 SEED_OPTION = typer.Option(_D.seed, "--seed", help="Sampling seed (same seed, same run).")
 TEMPERATURE_OPTION = typer.Option(_D.temperature, "--temperature", min=0.0)
 MAX_TOKENS_OPTION = typer.Option(_D.max_tokens, "--max-tokens", min=16)
+COMPLETION_CACHE_OPTION = typer.Option(
+    None,
+    "--completion-cache",
+    help="Reuse the model's answers to identical seeded requests from DIR (to compare strategies on the same samples).",
+)
+
+
+def with_completion_cache(engine: Any, cache_dir: Optional[Path]) -> Any:
+    """The engine, wrapped in a CachingEngine when --completion-cache was given."""
+    if cache_dir is None:
+        return engine
+    from sstar.engine.cache import CachingEngine
+
+    return CachingEngine(engine, cache_dir)

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sstar.cli.common import MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, user_errors
+from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, user_errors, with_completion_cache
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult, Strategy
 
 
@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
         temperature: float = TEMPERATURE_OPTION,
         max_tokens: int = MAX_TOKENS_OPTION,
         out: Optional[Path] = typer.Option(None, "--out", help="Write the program here instead of stdout."),
+        completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_file: Optional[Path] = typer.Option(None, "--trace", help="Write the whole run as JSON."),
     ) -> None:
         """Generate N candidates, debug them on the public tests, select one by input synthesis."""
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
         trace = Trace(problem=prob.id, path=str(problem), model=model) if trace_file else None
         warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
         stderr.print(f"[dim]loading model {model} ...[/]")
-        with open_sandbox(sandbox, warn=warn) as box, open_engine(model) as engine, ProgressLine() as progress:
+        with open_sandbox(sandbox, warn=warn) as box, with_completion_cache(open_engine(model), completion_cache) as engine, ProgressLine() as progress:
             result = solve(prob, engine, box, config, progress=progress, trace=trace)
         if trace is not None and trace_file is not None:
             trace.save(trace_file)

@@ -8,6 +8,7 @@ for tests of pipeline logic.
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass, field
 from typing import Sequence, TypeVar
 
@@ -26,6 +27,9 @@ class SamplingParams:
     seed: int | None = None  # sequence i of a request uses seed + i; None: a fresh random seed
     stop: tuple[str, ...] = ()
     top_k: int = 40  # 0 disables; llama.cpp's default (also keeps top-p cheap over a 150k vocabulary)
+    # End a sequence that has fallen into a loop (see `is_degenerate`) instead of letting it
+    # run to max_tokens: small models do this often and the tokens are pure waste.
+    stop_on_repetition: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Completion:
     text: str
     prompt_tokens: int = 0  # length of the prompt this completion continued
     completion_tokens: int = 0
-    finish_reason: str = "stop"  # stop | length
+    finish_reason: str = "stop"  # stop | length | repetition
     seconds: float = 0.0  # from the start of the call until this sequence finished
 
 
@@ -85,6 +89,11 @@ class Engine(abc.ABC):
         Returns one list of ``request.n`` completions per request, in order.
         """
 
+    @property
+    def identity(self) -> str:
+        """What must match for two runs to give the same completions (model, backend)."""
+        return self.name
+
     def complete(
         self, messages: Sequence[Message], n: int = 1, params: SamplingParams | None = None
     ) -> list[Completion]:
@@ -98,3 +107,33 @@ class Engine(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def is_degenerate(text: str, *, min_lines: int = 12, max_block: int = 4) -> bool:
+    """True when ``text`` ends in a block of 1-``max_block`` lines repeated to ``min_lines`` lines.
+
+    Lines are compared with numbers masked, so ``if n == 7: return 6`` followed by
+    ``if n == 8: return 7`` counts as a repeat: that is how small models loop on code.
+    Blank lines are ignored. Only the tail is inspected, so the cost does not grow with
+    the text.
+    """
+    limit = min_lines * 3
+    parts = text.rsplit("\n", limit)
+    # Complete lines only: the last part is the line being written, and the first may be
+    # cut by the split limit.
+    complete = parts[1:-1] if len(parts) > limit else parts[:-1]
+    lines = [_NUMBER.sub("0", line.strip()) for line in complete]
+    lines = [line for line in lines if line]
+    if len(lines) < min_lines:
+        return False
+    for block in range(1, max_block + 1):
+        unit = lines[-block:]
+        covered = block
+        while covered + block <= len(lines) and lines[-covered - block : len(lines) - covered] == unit:
+            covered += block
+        if covered >= min_lines:
+            return True
+    return False

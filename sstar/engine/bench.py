@@ -48,6 +48,12 @@ class EngineBenchResult:
     sequential_tok_s: float
     sequential_cpu_s: float
     ratio: float  # batched_tok_s / sequential_tok_s
+    # What one decode step costs the batched engine with 1 and with N live sequences
+    # (prompt time excluded). n * step_ms_1 / step_ms_n is the most that batching can
+    # gain over decoding the N one at a time on this machine: the ceiling of `ratio`.
+    step_ms_1: float
+    step_ms_n: float
+    decode_ceiling: float
     loadavg_before: tuple[float, float, float]
     loadavg_after: tuple[float, float, float]
 
@@ -93,6 +99,14 @@ def run_engine_bench(
         prompt_evaluated = batched.stats.prompt_tokens - before
         batched_prompt_s = batched.stats.prompt_seconds - before_s
         batched_tokens = sum(c.completion_tokens for c in outs)
+        steps_n = max(c.completion_tokens for c in outs)
+        step_ms_n = 1000 * (batched_s - batched_prompt_s) / max(1, steps_n)
+        say(f"batched: 1 sequence x {max_tokens} tokens (the cost of one step)")
+        single = Request(BENCH_MESSAGES, n=1, params=params)
+        t1, p1 = time.perf_counter(), batched.stats.prompt_seconds
+        (one,) = batched.generate([single])[0]
+        single_s, single_prompt_s = time.perf_counter() - t1, batched.stats.prompt_seconds - p1
+        step_ms_1 = 1000 * (single_s - single_prompt_s) / max(1, one.completion_tokens)
 
     say(f"sequential: loading {path.name}")
     with SequentialLlamaEngine(path, n_ctx=prompt_tokens + max_tokens + 64, n_threads=threads) as sequential:
@@ -122,6 +136,9 @@ def run_engine_bench(
         sequential_tok_s=round(sequential_tok_s, 2),
         sequential_cpu_s=round(sequential_cpu, 3),
         ratio=round(batched_tok_s / sequential_tok_s, 3) if sequential_tok_s > 0 else 0.0,
+        step_ms_1=round(step_ms_1, 2),
+        step_ms_n=round(step_ms_n, 2),
+        decode_ceiling=round(n * step_ms_1 / step_ms_n, 3) if step_ms_n > 0 else 0.0,
         loadavg_before=load_before,
         loadavg_after=os.getloadavg(),
     )

@@ -46,7 +46,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams
+from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, is_degenerate
 from sstar.errors import EngineError
 
 LLAMA_INSTALL_HINT = "pip install 'llama-cpp-python>=0.3.16,<0.4' (it compiles llama.cpp: about 5 minutes)"
@@ -181,6 +181,7 @@ class _Seq:
     max_tokens: int
     stop: tuple[str, ...]
     pos: int  # position of the next token fed
+    stop_on_repetition: bool
     prompt_tokens: int
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
     text: str = ""
@@ -270,6 +271,12 @@ class LlamaEngine(Engine):
         )
 
     # -- public helpers -------------------------------------------------------------
+
+    @property
+    def identity(self) -> str:
+        st = self.model_path.stat()
+        version = getattr(self._lib, "__version__", "?")
+        return f"llama.cpp {version}:{self.model_path.name}:{st.st_size}:{st.st_mtime_ns}"
 
     def render(self, messages: Sequence[Message]) -> str:
         """The prompt text the model sees for these messages (template applied)."""
@@ -457,6 +464,7 @@ class LlamaEngine(Engine):
                         sampler=self._make_sampler(r.params, sample),
                         max_tokens=limits[unit.request],
                         stop=tuple(s for s in r.params.stop if s),
+                        stop_on_repetition=r.params.stop_on_repetition,
                         pos=len(prompts[unit.request]),
                         prompt_tokens=len(prompts[unit.request]),
                     )
@@ -586,6 +594,9 @@ class LlamaEngine(Engine):
                     seq.text = seq.text[: min(hits)]
                     self._finish(seq, "stop", start)
                     return
+            if seq.stop_on_repetition and "\n" in chunk and is_degenerate(seq.text):
+                self._finish(seq, "repetition", start)
+                return
         if seq.tokens >= seq.max_tokens:
             self._finish(seq, "length", start)
             return

@@ -28,6 +28,10 @@ class OpenAIEngine(Engine):
 
     name = "openai"
 
+    @property
+    def identity(self) -> str:
+        return self._identity
+
     def __init__(
         self,
         model: str,
@@ -41,6 +45,7 @@ class OpenAIEngine(Engine):
         super().__init__()
         self.model = model
         self.base_url = base_url.rstrip("/")
+        self._identity = f"openai:{model}@{self.base_url}"
         self.api_key_env = api_key_env
         self.concurrency = max(1, concurrency)
         self.retries = max(0, retries)

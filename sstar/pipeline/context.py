@@ -97,6 +97,7 @@ class RunContext:
             max_tokens=cfg.max_tokens if max_tokens is None else max_tokens,
             seed=cfg.seed * 1000 + seed_offset,
             stop=stop,
+            stop_on_repetition=True,
         )
 
     # -- sandbox ------------------------------------------------------------------------
