@@ -119,6 +119,18 @@ def extract_code(reply: str, language: str = "python") -> str | None:
 # --- helpers -------------------------------------------------------------------------
 
 
+def program_fingerprint(code: str) -> str:
+    """Equal for programs that differ only in comments, blank lines and formatting.
+
+    The syntax tree when the code parses (docstrings included: they rarely change alone),
+    else the code with blank lines and trailing spaces removed.
+    """
+    tree = _parse(code)
+    if tree is not None:
+        return ast.dump(tree, annotate_fields=False)
+    return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
+
+
 def _strip_indent(line: str, indent: int) -> str:
     # CommonMark: an indented opening fence removes up to that much indentation from the body.
     k = 0

@@ -127,6 +127,24 @@ def test_debug_feedback_shows_input_expected_and_error(problem, sandbox):
     assert roles == ["system", "user", "assistant", "user"]
 
 
+def test_a_repair_that_repeats_the_program_is_called_out_and_resampled_hotter(problem, sandbox):
+    def script(messages, index, params):
+        last = messages[-1].content
+        if "Your code passed" in last and "same program again" not in last:
+            return "I fixed it.\n\n" + fence("# fixed the parsing\n" + CRASHES)  # same code, new comment
+        if "Your code passed" in last:
+            return fence(RIGHT)
+        return fence(CRASHES)
+
+    engine = ScriptedEngine(script)
+    config = SolveConfig(strategy=Strategy.SELF_DEBUG, rounds=3, temperature=0.8)
+    result = solve(problem, engine, sandbox, config)
+    repairs = [r for r in engine.requests if "Your code passed" in r.messages[-1].content]
+    assert len(repairs) == 2 and result.program.strip() == RIGHT.strip()
+    assert "same program again" not in repairs[0].messages[-1].content and repairs[0].params.temperature == 0.3
+    assert "same program again" in repairs[1].messages[-1].content and repairs[1].params.temperature == 0.8
+
+
 def test_pipeline_never_sees_hidden_tests(problem, sandbox):
     seen_stdin: list[bytes] = []
 

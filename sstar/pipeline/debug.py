@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from sstar.engine.base import Message, Request
+from sstar.extract import program_fingerprint
 from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.prompts import CODE_STOP, NO_CODE_FEEDBACK, debug_feedback
 
 
-def feedback_for(ctx: RunContext, cand: Candidate) -> str:
+def feedback_for(ctx: RunContext, cand: Candidate, repeated: bool = False) -> str:
     if cand.code is None or cand.public is None:
         return NO_CODE_FEEDBACK
-    return debug_feedback(ctx.problem, ctx.problem.public_tests, cand.public.tests)
+    return debug_feedback(ctx.problem, ctx.problem.public_tests, cand.public.tests, repeated=repeated)
 
 
 def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) -> None:
@@ -18,8 +19,11 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
 
     Earlier rounds stay in the conversation (the S* ablation found that keeping only the
     last round does worse). Debugging uses a lower temperature than sampling: the diversity
-    was already bought in stage 1, a repair should be the model's best guess.
+    was already bought in stage 1, a repair should be the model's best guess. But a small
+    model often answers feedback with the very program it was shown: such a candidate is
+    told so, and its next repair is sampled at the full sampling temperature.
     """
+    repeated: set[int] = set()
     for round_no in range(1, rounds + 1):
         failing = [c for c in candidates if not c.passes_public]
         if not failing:
@@ -27,14 +31,21 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
         ctx.emit("debug", f"round {round_no}: repairing {len(failing)} candidate{'s' * (len(failing) != 1)}", candidates)
         requests = []
         for cand in failing:
-            cand.messages.append(Message("user", feedback_for(ctx, cand)))
-            temperature = min(ctx.config.temperature, 0.3)
+            again = cand.index in repeated
+            cand.messages.append(Message("user", feedback_for(ctx, cand, repeated=again)))
+            temperature = ctx.config.temperature if again else min(ctx.config.temperature, 0.3)
             requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, stop=CODE_STOP)))
         for cand, (completion,) in zip(failing, ctx.generate(requests, f"debug-{round_no}")):
             previous = cand.code
             ctx.take_reply(cand, completion)
-            if cand.code is None:
+            got_code = cand.code is not None
+            if not got_code:
                 cand.code = previous  # a reply without code keeps the last program in the running
+            tried = {program_fingerprint(code) for code, _ in cand.versions}
+            if got_code and program_fingerprint(cand.code or "") in tried:
+                repeated.add(cand.index)
+            else:
+                repeated.discard(cand.index)
             cand.rounds = round_no
             ctx.test_public(cand, f"debug-{round_no}")
         ctx.emit("debug", f"round {round_no}: {sum(c.passes_public for c in candidates)}/{len(candidates)} pass", candidates)

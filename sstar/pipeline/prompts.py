@@ -115,14 +115,28 @@ def _test_feedback(i: int, test: TestCase, result: TestResult, problem: Problem)
     return "\n".join(lines)
 
 
-def debug_feedback(problem: Problem, tests: Sequence[TestCase], results: Sequence[TestResult]) -> str:
-    """What the model sees after a failed run: every public test, failures in full."""
+REPEATED_NOTE = (
+    "Your last reply gave the same program again, so it fails in the same way. Do not repeat it: "
+    "work out what the right answer to the failing test is and why, and change the approach if needed.\n\n"
+)
+
+
+def debug_feedback(
+    problem: Problem, tests: Sequence[TestCase], results: Sequence[TestResult], *, repeated: bool = False
+) -> str:
+    """What the model sees after a failed run: every public test, failures in full.
+
+    The model is asked for a short diagnosis before the code: a small model that names the
+    bug first repairs it more often than one that rewrites at once (which mostly reproduces
+    the same program). ``repeated`` says the last repair changed nothing.
+    """
     parts = [_test_feedback(i, t, r, problem) for i, (t, r) in enumerate(zip(tests, results), 1)]
     passed = sum(r.passed for r in results)
-    head = f"Your code passed {passed} of {len(results)} public tests.\n\n"
+    head = (REPEATED_NOTE if repeated else "") + f"Your code passed {passed} of {len(results)} public tests.\n\n"
     tail = (
-        "\n\nFind the mistake (re-read the statement and the input format). Reply with the whole "
-        "corrected code in one ```python block, with a comment at the top saying what you fixed."
+        "\n\nFirst say in one or two sentences what goes wrong: what your program does on the failing "
+        "test, and what it should do instead (re-read the statement and the input format). Then reply "
+        "with the whole corrected program in one ```python block."
     )
     return head + "\n\n".join(parts) + tail
 

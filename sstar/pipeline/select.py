@@ -15,7 +15,7 @@ from typing import Sequence
 
 from sstar.checking import parse_checker
 from sstar.engine.base import Request
-from sstar.extract import extract_code
+from sstar.extract import extract_code, program_fingerprint
 from sstar.judge import run_inputs
 from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.prompts import CODE_STOP, generator_messages, input_synthesis_messages, judge_messages
@@ -53,10 +53,6 @@ class Selection:
     clusters: list[Cluster] = field(default_factory=list)
     inputs: list[SynthInput] = field(default_factory=list)
     judge_calls: int = 0
-
-
-def _norm_code(code: str) -> str:
-    return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
 
 
 def _parse_inputs(ctx: RunContext, reply: str, limit: int) -> list[str]:
@@ -119,7 +115,7 @@ def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequ
     texts = [s.text for s in inputs]
     for cand in candidates:
         assert cand.code is not None
-        key = _norm_code(cand.code)
+        key = program_fingerprint(cand.code)
         if key not in by_code:
             by_code[key] = run_inputs(cand.code, ctx.problem, ctx.sandbox, texts, ctx.limits)
         result[cand.index] = by_code[key]
@@ -220,7 +216,7 @@ def select_sstar(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
         best = max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
         ctx.emit("select", "no candidate passes every public test; taking the one that passes most")
         return Selection(best)
-    if len({_norm_code(c.code or "") for c in survivors}) == 1:
+    if len({program_fingerprint(c.code or "") for c in survivors}) == 1:
         return Selection(survivors[0], [Cluster(list(survivors), [])])
     ctx.emit("select", f"{len(survivors)} candidates pass the public tests; writing inputs to tell them apart")
     inputs = synthesize_inputs(ctx)
