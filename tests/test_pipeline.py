@@ -127,11 +127,16 @@ def test_debug_feedback_shows_input_expected_and_error(problem, sandbox):
     assert roles == ["system", "user", "assistant", "user"]
 
 
-def test_a_repair_that_repeats_the_program_is_called_out_and_resampled_hotter(problem, sandbox):
+@pytest.mark.parametrize(
+    "non_fix",
+    ["# fixed the parsing\n" + CRASHES,  # the same program with a new comment
+     "import sys\nn = int(sys.stdin.readline())\na = int(sys.stdin.readline())\nprint(a)\n"],  # new code, same crash
+)  # fmt: skip
+def test_a_repair_that_changes_nothing_visible_is_called_out_and_resampled_hotter(problem, sandbox, non_fix):
     def script(messages, index, params):
         last = messages[-1].content
-        if "Your code passed" in last and "same program again" not in last:
-            return "I fixed it.\n\n" + fence("# fixed the parsing\n" + CRASHES)  # same code, new comment
+        if "Your code passed" in last and "fixed nothing" not in last:
+            return "I fixed it.\n\n" + fence(non_fix)
         if "Your code passed" in last:
             return fence(RIGHT)
         return fence(CRASHES)
@@ -141,8 +146,8 @@ def test_a_repair_that_repeats_the_program_is_called_out_and_resampled_hotter(pr
     result = solve(problem, engine, sandbox, config)
     repairs = [r for r in engine.requests if "Your code passed" in r.messages[-1].content]
     assert len(repairs) == 2 and result.program.strip() == RIGHT.strip()
-    assert "same program again" not in repairs[0].messages[-1].content and repairs[0].params.temperature == 0.3
-    assert "same program again" in repairs[1].messages[-1].content and repairs[1].params.temperature == 0.8
+    assert "fixed nothing" not in repairs[0].messages[-1].content and repairs[0].params.temperature == 0.3
+    assert "fixed nothing" in repairs[1].messages[-1].content and repairs[1].params.temperature == 0.8
 
 
 def test_pipeline_never_sees_hidden_tests(problem, sandbox):

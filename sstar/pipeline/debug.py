@@ -6,6 +6,7 @@ from sstar.engine.base import Message, Request
 from sstar.extract import program_fingerprint
 from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.prompts import CODE_STOP, NO_CODE_FEEDBACK, debug_feedback
+from sstar.verdict import JudgeReport
 
 
 def feedback_for(ctx: RunContext, cand: Candidate, repeated: bool = False) -> str:
@@ -14,14 +15,22 @@ def feedback_for(ctx: RunContext, cand: Candidate, repeated: bool = False) -> st
     return debug_feedback(ctx.problem, ctx.problem.public_tests, cand.public.tests, repeated=repeated)
 
 
+def _same_behaviour(a: JudgeReport | None, b: JudgeReport | None) -> bool:
+    """Same verdict and output on every public test: a repair the feedback cannot tell apart."""
+    if a is None or b is None or len(a.tests) != len(b.tests):
+        return False
+    return all((x.verdict, x.output) == (y.verdict, y.output) for x, y in zip(a.tests, b.tests))
+
+
 def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) -> None:
     """Up to ``rounds`` rounds; a candidate stops as soon as it passes every public test.
 
     Earlier rounds stay in the conversation (the S* ablation found that keeping only the
     last round does worse). Debugging uses a lower temperature than sampling: the diversity
     was already bought in stage 1, a repair should be the model's best guess. But a small
-    model often answers feedback with the very program it was shown: such a candidate is
-    told so, and its next repair is sampled at the full sampling temperature.
+    model often answers feedback with the very program it was shown, or with a change that
+    prints the same: given the same feedback again it then repeats itself word for word. Such
+    a candidate is told so, and its next repair is sampled at the full sampling temperature.
     """
     repeated: set[int] = set()
     for round_no in range(1, rounds + 1):
@@ -47,5 +56,8 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
             else:
                 repeated.discard(cand.index)
             cand.rounds = round_no
+            before = cand.public
             ctx.test_public(cand, f"debug-{round_no}")
+            if got_code and _same_behaviour(before, cand.public):
+                repeated.add(cand.index)
         ctx.emit("debug", f"round {round_no}: {sum(c.passes_public for c in candidates)}/{len(candidates)} pass", candidates)

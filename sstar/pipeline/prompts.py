@@ -116,8 +116,9 @@ def _test_feedback(i: int, test: TestCase, result: TestResult, problem: Problem)
 
 
 REPEATED_NOTE = (
-    "Your last reply gave the same program again, so it fails in the same way. Do not repeat it: "
-    "work out what the right answer to the failing test is and why, and change the approach if needed.\n\n"
+    "Your last reply fixed nothing: the program behaves exactly as before on the public tests. "
+    "Do not repeat it: work out what the right answer to a failing test is and why, and change "
+    "the approach if needed.\n\n"
 )
 
 
@@ -128,7 +129,7 @@ def debug_feedback(
 
     The model is asked for a short diagnosis before the code: a small model that names the
     bug first repairs it more often than one that rewrites at once (which mostly reproduces
-    the same program). ``repeated`` says the last repair changed nothing.
+    the same program). ``repeated`` says the last repair changed nothing the tests can see.
     """
     parts = [_test_feedback(i, t, r, problem) for i, (t, r) in enumerate(zip(tests, results), 1)]
     passed = sum(r.passed for r in results)
