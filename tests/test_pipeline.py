@@ -148,6 +148,9 @@ def test_a_repair_that_changes_nothing_visible_is_called_out_and_resampled_hotte
     assert len(repairs) == 2 and result.program.strip() == RIGHT.strip()
     assert "fixed nothing" not in repairs[0].messages[-1].content and repairs[0].params.temperature == 0.3
     assert "fixed nothing" in repairs[1].messages[-1].content and repairs[1].params.temperature == 0.8
+    # The second repair starts a fresh conversation: nothing of the model's own to copy.
+    assert [m.role for m in repairs[1].messages] == ["system", "user"]
+    assert "This attempt is wrong" in repairs[1].messages[-1].content and STATEMENT.split("\n")[0] in repairs[1].messages[-1].content
 
 
 def test_pipeline_never_sees_hidden_tests(problem, sandbox):

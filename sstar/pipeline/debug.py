@@ -5,7 +5,7 @@ from __future__ import annotations
 from sstar.engine.base import Message, Request
 from sstar.extract import program_fingerprint
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import CODE_STOP, NO_CODE_FEEDBACK, debug_feedback
+from sstar.pipeline.prompts import CODE_STOP, NO_CODE_FEEDBACK, debug_feedback, fresh_repair_messages
 from sstar.verdict import JudgeReport
 
 
@@ -30,7 +30,8 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
     was already bought in stage 1, a repair should be the model's best guess. But a small
     model often answers feedback with the very program it was shown, or with a change that
     prints the same: given the same feedback again it then repeats itself word for word. Such
-    a candidate is told so, and its next repair is sampled at the full sampling temperature.
+    a candidate is told so in a fresh conversation (statement, its program, the feedback:
+    nothing of its own to copy), and its next repair is sampled at the sampling temperature.
     """
     repeated: set[int] = set()
     for round_no in range(1, rounds + 1):
@@ -41,7 +42,11 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
         requests = []
         for cand in failing:
             again = cand.index in repeated
-            cand.messages.append(Message("user", feedback_for(ctx, cand, repeated=again)))
+            feedback = feedback_for(ctx, cand, repeated=again)
+            if again and cand.code is not None:
+                cand.messages = fresh_repair_messages(ctx.problem, cand.code, feedback)
+            else:
+                cand.messages.append(Message("user", feedback))
             temperature = ctx.config.temperature if again else min(ctx.config.temperature, 0.3)
             requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, stop=CODE_STOP)))
         for cand, (completion,) in zip(failing, ctx.generate(requests, f"debug-{round_no}")):

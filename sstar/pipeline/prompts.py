@@ -142,6 +142,19 @@ def debug_feedback(
     return head + "\n\n".join(parts) + tail
 
 
+def fresh_repair_messages(problem: Problem, code: str, feedback: str) -> list[Message]:
+    """A new conversation about a program whose repairs went nowhere.
+
+    Given its own earlier replies, a small model copies them, whatever the feedback says;
+    without them it has nothing to copy and rethinks the program from the statement.
+    """
+    system, first = generation_messages(problem)
+    user = (
+        f"{first.content}\n\nThis attempt is wrong:\n```python\n{code.strip()}\n```\n\n{feedback}"
+    )
+    return [system, Message("user", user)]
+
+
 NO_CODE_FEEDBACK = (
     "Your reply did not contain a complete Python program. Write the whole program in one "
     "```python block."
