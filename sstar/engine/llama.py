@@ -181,8 +181,8 @@ class _Seq:
     max_tokens: int
     stop: tuple[str, ...]
     pos: int  # position of the next token fed
-    stop_on_repetition: bool
     prompt_tokens: int
+    stop_on_repetition: bool = False
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
     text: str = ""
     tokens: int = 0
