@@ -17,9 +17,12 @@ KV layout (``kv_unified``):
 
 - False (default): one KV stream per sequence. The prompt is evaluated in the first
   sequence's stream and copied to the others (``llama_memory_seq_cp``, a memory copy).
-  Each sequence attends only to its own cells, so a sequence's output does not depend on
-  what else is in the batch (greedy in a batch == greedy alone, bit for bit), and
-  attention costs O(own length), not O(all cells).
+  Each sequence attends only to its own cells, so attention costs O(own length), not
+  O(all cells), and no sequence sees another's cells. (Outputs still can depend on the
+  batch in the last bits: how the prompt is split into ubatches and the batch size change
+  llama.cpp's summation order. With SmolLM2 greedy in a batch equals greedy alone, bit for
+  bit (tested); with Qwen2.5-Coder-1.5B 10 of 11 greedy answers differed somewhere.
+  The same requests in the same call give the same outputs for a seed.)
 - True: one shared buffer; each prompt token carries all N sequence ids so the N
   sequences share the prompt's cells (least memory). Every sequence's attention then spans
   every cell (masked), and results differ slightly with the batch's composition.
