@@ -2,8 +2,9 @@
 
 ``CachingEngine(inner, cache_dir)`` wraps any engine, as ``CachingSandbox`` wraps a
 sandbox. A request is identified by the inner engine's ``identity`` (backend, model
-file), the messages, every sampling parameter and ``n``; with a fixed seed the engines
-are deterministic (tested), so a hit is the answer the model would give again.
+file), the messages, every sampling parameter and ``n``; a hit is an answer the model
+gave to exactly this request (the batch it ran in is not part of the key: see the
+batch-invariance note in ``sstar.engine.llama``).
 
 What it is for: comparing strategies on the same samples. The baselines reuse S*'s
 requests exactly (the greedy candidate is zero-shot's program; candidate 0's repairs
