@@ -60,6 +60,12 @@ def cacheable(request: Request) -> bool:
 
 
 class CachingEngine(Engine):
+    """Answers seeded requests from ``cache_dir`` and passes the rest to ``inner`` as one batch."""
+
+    # Stats are updated from deltas of the inner engine's totals around each call: callers
+    # that share it between threads must serialise calls (sstar.batch does, with a lock).
+    thread_safe = False
+
     def __init__(self, inner: Engine, cache_dir: Path | str) -> None:
         super().__init__()
         self.inner = inner
@@ -84,6 +90,7 @@ class CachingEngine(Engine):
         hit_prompt = hit_completion = 0
         for got in results:
             if got is not None:
+                # A request's N samples share one prompt: count it once, as the engines do.
                 hit_prompt += got[0].prompt_tokens if got else 0
                 hit_completion += sum(c.completion_tokens for c in got)
         before = (self.inner.stats.prompt_tokens, self.inner.stats.completion_tokens, self.inner.stats.seconds, self.inner.stats.prompt_seconds)
