@@ -252,3 +252,17 @@ def test_function_call_problem_end_to_end(sandbox):
     assert result.program.strip() == right.strip()
     gen_prompt = engine.requests[0].messages[-1].content
     assert "Solution().twoSum" in gen_prompt and "do not read input" in gen_prompt
+
+
+def test_stdin_prompt_asks_for_a_plan_before_the_code(problem):
+    """The plan-first prompt (measured in docs/benchmarks.md); function problems keep the old form."""
+    from pathlib import Path
+
+    from sstar.loaders import load_problem
+    from sstar.pipeline.prompts import PLAN_FIRST, generation_messages
+
+    prompt = generation_messages(problem)[-1].content
+    assert STATEMENT.strip() in prompt
+    assert PLAN_FIRST in prompt and prompt.index(PLAN_FIRST) < prompt.index("```python block")
+    function_prompt = generation_messages(load_problem(Path(__file__).parents[1] / "problems" / "two-sum"))[-1].content
+    assert PLAN_FIRST not in function_prompt and "comments inside the code" in function_prompt
