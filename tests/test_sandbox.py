@@ -281,8 +281,11 @@ def test_process_close_removes_the_cgroup() -> None:
         run_one(sandbox, "print('closed')")
 
 
+# A terminal's Ctrl-C: a job started in the background of a non-interactive shell (as CI may
+# start the tests) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt.
 INTERRUPTED_RUN = """
-import json, os, sys
+import json, os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from sstar.sandbox import open_sandbox, Program, RunSpec, Limits
 sandbox = open_sandbox(sys.argv[1], parallel=2)
 cgroup = getattr(sandbox, "cgroup", None)
