@@ -122,8 +122,9 @@ def test_several_prompts_in_one_batch_share_their_prompts(engine: LlamaEngine) -
     assert engine.stats.calls == before[2] + 1
     assert out[0][0].text == out[0][1].text
     assert all(0 < c.completion_tokens <= 10 for row in out for c in row)
-    # One KV stream per sequence (the default): a sequence's output does not depend on
-    # the rest of the batch, so greedy in a batch is greedy alone, and seeded samples too.
+    # One KV stream per sequence (the default): with this model a sequence's output does not
+    # depend on the rest of the batch, so greedy in a batch is greedy alone, and seeded
+    # samples too (not bit-exact on every model: see the sstar.engine.llama docstring).
     assert _texts(engine, [requests[1]]) == [[out[1][0].text]]
     assert _texts(engine, [requests[2], requests[0]]) == [[c.text for c in out[2]], [c.text for c in out[0]]]
 

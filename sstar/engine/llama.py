@@ -185,7 +185,7 @@ class _Seq:
     stop: tuple[str, ...]
     pos: int  # position of the next token fed
     prompt_tokens: int
-    stop_on_repetition: bool = False
+    stop_on_repetition: bool = False  # off unless the request asks; lets tests build a bare _Seq
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
     text: str = ""
     tokens: int = 0

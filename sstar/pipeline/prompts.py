@@ -55,8 +55,8 @@ def _entry_point(problem: Problem) -> str:
 # Asking for a plan in words before the code: on 16 Kattis problems (not those of the strategy
 # comparison) 6 of 61 candidates of Qwen2.5-Coder-1.5B passed every public test with it
 # against 2 of 64 with "reasoning in comments inside the code", at 1.5x the tokens (crashes
-# on misread input stayed as common). See docs/benchmarks.md, "Generation prompt". Measured on stdin programs only, so
-# function-call problems keep the comments form.
+# on misread input stayed as common). See docs/benchmarks.md, "Generation prompt".
+# Measured on stdin programs only, so function-call problems keep the comments form.
 PLAN_FIRST = (
     "First write a short plan in plain words (no code, at most 6 lines): what the input holds, "
     "what must be printed, and the algorithm; check the algorithm by hand on the first sample."
