@@ -32,7 +32,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["CodeBlock", "extract_code", "find_blocks"]
+__all__ = ["CodeBlock", "closed_block_end", "extract_code", "find_blocks"]
 
 _LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "python3", "py", "py3", "pypy", "pypy3"}),
@@ -85,6 +85,42 @@ def find_blocks(reply: str) -> list[CodeBlock]:
         blocks.append(CodeBlock(m["info"].strip(), "\n".join(body), closed, len(blocks)))
         i = j + 1
     return blocks
+
+
+def closed_block_end(reply: str, language: str = "python") -> int | None:
+    """Where the first closed block tagged ``language`` ends (just after its closing fence).
+
+    None while no such block has closed. Engines stop a sequence there when asked to
+    (``SamplingParams.stop_after_block``): what follows the program is never used. Blocks
+    with another tag or none (a sample quoted as ```` ``` ````) do not count, so a reply that
+    quotes the input before its program is not cut short.
+    """
+    if "```" not in reply and "~~~" not in reply:
+        return None
+    tags = _LANGUAGE_TAGS.get(language.lower(), frozenset({language.lower()}))
+    lines = reply.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    i = 0
+    while i < len(lines):
+        m = _OPEN_FENCE.match(lines[i])
+        if m is None or (m["fence"][0] == "`" and "`" in m["info"]):
+            i += 1
+            continue
+        fence = m["fence"]
+        closer = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
+        j = i + 1
+        # The last line may still be growing ("``" of a closing "```"): only complete lines close.
+        while j < len(lines) - 1 and not closer.match(lines[j]):
+            j += 1
+        if j >= len(lines) - 1:
+            return None
+        info = m["info"].strip()
+        if info and info.split()[0].lower() in tags:
+            return offsets[j] + len(lines[j])
+        i = j + 1
+    return None
 
 
 def extract_code(reply: str, language: str = "python") -> str | None:

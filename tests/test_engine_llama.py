@@ -152,6 +152,18 @@ def test_multibyte_characters_split_across_tokens(engine: LlamaEngine) -> None:
     assert seq.text == text and seq.tokens == len(tokens)
 
 
+def test_stop_after_block_ends_a_sequence_after_its_program(engine: LlamaEngine) -> None:
+    # Fed token by token through the real tokenizer, as decoding would: the quoted sample's
+    # fence does not end the sequence, the python block's closing fence does.
+    head = "Sample:\n```\n3 4\n```\n\nProgram:\n```python\nprint(7)\n```"
+    seq = _Seq(request=0, sample=0, seq_id=0, sampler=None, max_tokens=1000, stop=(), pos=0, prompt_tokens=0, stop_after_block="python")
+    for t in engine.tokenize(head + "\n\nIt prints seven.", special=False):
+        engine._accept(seq, t, 0.0)
+        if seq.finish:
+            break
+    assert (seq.finish, seq.text) == ("stop", head)
+
+
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")

@@ -111,3 +111,21 @@ def test_api_key_from_the_named_variable(monkeypatch: pytest.MonkeyPatch) -> Non
     with OpenAIEngine("m", "http://127.0.0.1:9/v1") as engine:
         assert "Authorization" not in engine._client.headers
     assert os.environ.get("SSTAR_TEST_KEY") == "sekrit"
+
+
+def test_reply_is_trimmed_after_the_program_block() -> None:
+    # A server cannot stop at a closed ```python block: the engine trims the reply itself,
+    # so it returns what the llama.cpp engine would have stopped at.
+    reply = "Sample:\n```\n1 2\n```\n\n```python\nprint(3)\n```\n\nThat prints 3."
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        choice = {"message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+        return httpx.Response(200, json={"choices": [choice], "usage": {"prompt_tokens": 9, "completion_tokens": 20}})
+
+    with OpenAIEngine("m", "http://model.test/v1") as engine:
+        engine._client.close()
+        engine._client = httpx.Client(base_url="http://model.test/v1", transport=httpx.MockTransport(answer))
+        [[c]] = engine.generate([Request(STORY, params=SamplingParams(stop_after_block="python"))])
+        assert c.text == "Sample:\n```\n1 2\n```\n\n```python\nprint(3)\n```" and c.finish_reason == "stop"
+        [[whole]] = engine.generate([Request(STORY, params=SamplingParams())])
+        assert whole.text == reply

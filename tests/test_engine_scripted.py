@@ -54,6 +54,9 @@ def test_tokens_are_words_and_limits_apply() -> None:
     [c] = engine.generate([_req("x", stop=("four",))])[0]
     assert (c.text, c.finish_reason) == ("one two  three ", "stop")
     assert c.prompt_tokens == 2  # "sys" + "x"
+    quoted = "Input:\n```\n3\n```\n\nCode:\n```python\nprint(3)\n```\n\nThis prints three."
+    [c] = ScriptedEngine(default=quoted).generate([_req("x", stop_after_block="python")])[0]
+    assert (c.text, c.finish_reason) == ("Input:\n```\n3\n```\n\nCode:\n```python\nprint(3)\n```", "stop")
     assert engine.stats.calls == 2 and engine.stats.completion_tokens == 6
 
 

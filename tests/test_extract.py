@@ -7,7 +7,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sstar.extract import extract_code, find_blocks
+from sstar.extract import closed_block_end, extract_code, find_blocks
 
 # --- examples ------------------------------------------------------------------------
 
@@ -147,3 +147,39 @@ def test_never_crashes_and_always_normalized(reply: str) -> None:
     code = extract_code(reply)
     if code is not None:
         assert code.endswith("\n") and not code.endswith("\n\n") and code.strip()
+
+
+# --- closed_block_end: where an engine may stop a reply ---------------------------------
+
+_sample = st.text(alphabet=string.digits + " \n", min_size=1, max_size=30).map(lambda t: t.strip("\n") or "1")
+
+
+@settings(max_examples=200, deadline=None)
+@given(program=_program, before=_prose, sample=_sample, between=_prose, after=_prose, tag=st.sampled_from(["", "text", "plaintext"]))
+def test_reply_cut_after_the_python_block_keeps_the_program(
+    program: str, before: str, sample: str, between: str, after: str, tag: str
+) -> None:
+    # A plan that quotes a sample in a fence, then the program, then more prose: the cut
+    # lands just after the program's closing fence, never inside the quoted sample.
+    head = f"{before}\n```{tag}\n{sample}\n```\n\n{between}\n```python\n{program}```"
+    reply = f"{head}\n\n{after}"
+    end = closed_block_end(reply)
+    assert end == len(head)
+    assert extract_code(reply[:end]) == program
+
+
+@settings(max_examples=200, deadline=None)
+@given(program=_program, before=_prose)
+def test_no_cut_until_the_closing_fence_line_is_complete(program: str, before: str) -> None:
+    reply = f"{before}\n```python\n{program}```"
+    for k in range(len(reply)):  # every prefix a decoder could have produced so far
+        assert closed_block_end(reply[:k]) is None
+    assert closed_block_end(reply + "\n") == len(reply)
+
+
+def test_closed_block_end_ignores_other_languages_and_untagged_blocks() -> None:
+    assert closed_block_end("```\nprint(1)\n```\n\n```bash\nls\n```\n") is None
+    assert closed_block_end("~~~py\nprint(1)\n~~~\nafter") == len("~~~py\nprint(1)\n~~~")
+    # A longer fence only closes at a fence at least as long.
+    text = "````python\nx = '```'\n```\nprint(x)\n````\ntail"
+    assert closed_block_end(text) == len(text) - len("\ntail")

@@ -266,3 +266,13 @@ def test_stdin_prompt_asks_for_a_plan_before_the_code(problem):
     assert PLAN_FIRST in prompt and prompt.index(PLAN_FIRST) < prompt.index("```python block")
     function_prompt = generation_messages(load_problem(Path(__file__).parents[1] / "problems" / "two-sum"))[-1].content
     assert PLAN_FIRST not in function_prompt and "comments inside the code" in function_prompt
+
+
+def test_a_plan_that_quotes_the_sample_in_a_fence_keeps_its_program(problem, sandbox):
+    # The reply shape that a "\n```\n\n" stop string cut before the program (3 of 64
+    # plan-first replies in docs/benchmarks.md): the engine must stop after the program.
+    quoting = "Plan: the input is\n```\n3\n1 5 2\n```\n\nso print the largest.\n\n```python\n" + RIGHT + "```\n\nThis prints 5."
+    engine = ScriptedEngine(lambda messages, index, params: quoting)
+    result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT))
+    assert engine.requests[0].params.stop_after_block == "python"
+    assert result.public.all_passed and result.program == RIGHT

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence, TypeVar
 
+from sstar.extract import closed_block_end
+
 
 @dataclass(frozen=True)
 class Message:
@@ -30,6 +32,10 @@ class SamplingParams:
     # End a sequence that has fallen into a loop (see `is_degenerate`) instead of letting it
     # run to max_tokens: small models do this often and the tokens are pure waste.
     stop_on_repetition: bool = False
+    # A language tag ("python"): end the sequence just after the first closed fenced block
+    # with that tag. Unlike a stop string it ignores fences around quoted samples, and the
+    # reply keeps its closing fence.
+    stop_after_block: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,18 @@ class Engine(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def cut_after_block(text: str, params: SamplingParams) -> str | None:
+    """``text`` up to the end of its first closed ``params.stop_after_block`` block, or None.
+
+    For engines that cannot stop there while decoding (an HTTP endpoint): the reply is
+    trimmed afterwards, so every engine returns the same text for the same tokens.
+    """
+    if not params.stop_after_block:
+        return None
+    end = closed_block_end(text + "\n", params.stop_after_block)
+    return None if end is None else text[:end]
 
 
 _NUMBER = re.compile(r"\d+")

@@ -50,6 +50,7 @@ from types import ModuleType
 from typing import Any
 
 from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, is_degenerate
+from sstar.extract import closed_block_end
 from sstar.errors import EngineError
 
 LLAMA_INSTALL_HINT = "pip install 'llama-cpp-python>=0.3.16,<0.4' (it compiles llama.cpp: about 5 minutes)"
@@ -186,6 +187,7 @@ class _Seq:
     pos: int  # position of the next token fed
     prompt_tokens: int
     stop_on_repetition: bool = False  # off unless the request asks; lets tests build a bare _Seq
+    stop_after_block: str = ""
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
     text: str = ""
     tokens: int = 0
@@ -468,6 +470,7 @@ class LlamaEngine(Engine):
                         max_tokens=limits[unit.request],
                         stop=tuple(s for s in r.params.stop if s),
                         stop_on_repetition=r.params.stop_on_repetition,
+                        stop_after_block=r.params.stop_after_block,
                         pos=len(prompts[unit.request]),
                         prompt_tokens=len(prompts[unit.request]),
                     )
@@ -595,6 +598,12 @@ class LlamaEngine(Engine):
                 hits = [i for i in (seq.text.find(s, lo) for s in seq.stop) if i >= 0]
                 if hits:
                     seq.text = seq.text[: min(hits)]
+                    self._finish(seq, "stop", start)
+                    return
+            if seq.stop_after_block and "\n" in chunk:
+                end = closed_block_end(seq.text, seq.stop_after_block)
+                if end is not None:
+                    seq.text = seq.text[:end]
                     self._finish(seq, "stop", start)
                     return
             if seq.stop_on_repetition and "\n" in chunk and is_degenerate(seq.text):

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from sstar.engine.base import Completion, Engine, Request
+from sstar.engine.base import Completion, Engine, Request, cut_after_block
 from sstar.errors import EngineError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -94,11 +94,15 @@ class OpenAIEngine(Engine):
             choice = data["choices"][0]
             text = choice["message"].get("content") or ""
             usage = data.get("usage") or {}
+            finish = "length" if choice.get("finish_reason") == "length" else "stop"
+            cut = cut_after_block(text, p)
+            if cut is not None:  # the server cannot stop there: the tokens after it are paid, not kept
+                text, finish = cut, "stop"
             return Completion(
                 text=text,
                 prompt_tokens=int(usage.get("prompt_tokens") or 0),
                 completion_tokens=int(usage.get("completion_tokens") or 0),
-                finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+                finish_reason=finish,
                 seconds=time.perf_counter() - start,
             )
         except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams
+from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, cut_after_block
 from sstar.errors import EngineError
 
 ScriptFn = Callable[[tuple[Message, ...], int, SamplingParams], str]
@@ -95,11 +95,13 @@ def _pick(reply: Reply, index: int) -> str:
 
 
 def _apply_limits(text: str, params: SamplingParams) -> tuple[str, str]:
-    # Same contract as the real engines: text ends before the first stop string;
+    # Same contract as the real engines: text ends before the first stop string and after
+    # the first closed ``stop_after_block`` block;
     # more than max_tokens words is cut after the max_tokens-th word (finish "length").
     cut = min((i for i in (text.find(s) for s in params.stop if s) if i >= 0), default=-1)
     if cut >= 0:
         text = text[:cut]
+    text = cut_after_block(text, params) or text
     words = list(_WORD.finditer(text))
     if len(words) > params.max_tokens:
         end = words[params.max_tokens - 1].end() if params.max_tokens > 0 else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sstar.engine.base import Message, Request
 from sstar.extract import program_fingerprint
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import CODE_STOP, NO_CODE_FEEDBACK, debug_feedback, fresh_repair_messages
+from sstar.pipeline.prompts import NO_CODE_FEEDBACK, debug_feedback, fresh_repair_messages
 from sstar.verdict import JudgeReport
 
 
@@ -48,7 +48,7 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
             else:
                 cand.messages.append(Message("user", feedback))
             temperature = ctx.config.temperature if again else min(ctx.config.temperature, 0.3)
-            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, stop=CODE_STOP)))
+            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, code=True)))
         for cand, (completion,) in zip(failing, ctx.generate(requests, f"debug-{round_no}")):
             previous = cand.code
             ctx.take_reply(cand, completion)

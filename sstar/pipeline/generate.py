@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sstar.engine.base import Request
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import CODE_STOP, generation_messages
+from sstar.pipeline.prompts import generation_messages
 
 
 def generate_candidates(ctx: RunContext, n: int, *, greedy_first: bool = True) -> list[Candidate]:
@@ -16,9 +16,9 @@ def generate_candidates(ctx: RunContext, n: int, *, greedy_first: bool = True) -
     messages = generation_messages(ctx.problem)
     requests: list[Request] = []
     if greedy_first or ctx.config.temperature == 0:
-        requests.append(Request(tuple(messages), 1, ctx.params(temperature=0.0, stop=CODE_STOP)))
+        requests.append(Request(tuple(messages), 1, ctx.params(temperature=0.0, code=True)))
     if n - len(requests) > 0:
-        requests.append(Request(tuple(messages), n - len(requests), ctx.params(seed_offset=1, stop=CODE_STOP)))
+        requests.append(Request(tuple(messages), n - len(requests), ctx.params(seed_offset=1, code=True)))
     ctx.emit("generate", f"sampling {n} candidate{'s' * (n != 1)}")
     completions = [c for batch in ctx.generate(requests, "generate") for c in batch]
     candidates: list[Candidate] = []

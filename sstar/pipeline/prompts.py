@@ -19,11 +19,6 @@ SYSTEM = (
     "and you follow the output format exactly."
 )
 
-# A closed code fence followed by a blank line ends the program: what small models write
-# after it (a restated explanation) costs tokens and is never used. An opening fence is
-# followed by code, not by a blank line, so it does not match.
-CODE_STOP = ("\n```\n\n",)
-
 # Feedback is truncated so that a huge input or output cannot blow the context window.
 MAX_FEEDBACK_CHARS = 600
 

@@ -18,7 +18,7 @@ from sstar.engine.base import Request
 from sstar.extract import extract_code, program_fingerprint
 from sstar.judge import run_inputs
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import CODE_STOP, generator_messages, input_synthesis_messages, judge_messages
+from sstar.pipeline.prompts import generator_messages, input_synthesis_messages, judge_messages
 from sstar.problem import ProblemKind
 from sstar.sandbox.base import Limits, RunOutcome, RunStatus
 
@@ -84,7 +84,7 @@ def synthesize_inputs(ctx: RunContext, with_generator: bool = True) -> list[Synt
     k = ctx.config.num_inputs
     requests = [Request(tuple(input_synthesis_messages(ctx.problem, k)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7))]
     if with_generator:
-        requests.append(Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, stop=CODE_STOP)))
+        requests.append(Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)))
     replies = ctx.generate(requests, "synthesize")
     public = {t.input.strip() for t in ctx.problem.public_tests}
     inputs = [
