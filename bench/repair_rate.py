@@ -24,7 +24,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sstar.engine import open_engine
 from sstar.engine.base import Message, Request, SamplingParams
@@ -32,7 +34,9 @@ from sstar.extract import extract_code
 from sstar.judge import judge, limits_for
 from sstar.loaders import load_problem
 from sstar.pipeline import prompts
+from sstar.problem import Problem
 from sstar.sandbox import open_sandbox
+from sstar.verdict import TestResult
 
 BY_FAILURE = {
     "RE": "say in one or two sentences why it crashes (the error names the line); often the program "
@@ -47,38 +51,38 @@ BY_FAILURE["MLE"] = BY_FAILURE["TLE"]
 VARIANTS = ("current", "by-failure")
 
 
-def feedback(variant: str, problem, results) -> str:  # type: ignore[no-untyped-def]
+def feedback(variant: str, problem: Problem, results: Sequence[TestResult]) -> str:
     text = prompts.debug_feedback(problem, problem.public_tests, results)
     if variant == "by-failure":
-        think = BY_FAILURE.get(_first_failure_of(results), BY_FAILURE["WA"])
-        text = text[: text.rindex("\n\nFirst ")] + f"\n\nFirst {think}. Then reply with the whole corrected program in one ```python block."
+        # The pipeline's closing request is the feedback's last paragraph: replace it.
+        think = BY_FAILURE.get(_first_failure(results), BY_FAILURE["WA"])
+        text = text.rsplit("\n\n", 1)[0] + f"\n\nFirst {think}. Then reply with the whole corrected program in one ```python block."
     return text
 
 
-def _first_failure_of(results) -> str:  # type: ignore[no-untyped-def]
+def _first_failure(results: Sequence[TestResult]) -> str:
     return next(r.verdict.value for r in results if not r.passed)
 
 
-def failing_attempts(trace: dict) -> list[tuple[int, list[Message], str, str]]:  # type: ignore[type-arg]
+def failing_attempts(trace: dict[str, Any]) -> list[tuple[int, list[Message], str, str]]:
     """(candidate, generation messages, reply, program) of each candidate that failed at generation."""
     events = trace["events"]
-    replies: list[tuple[list[Message], str]] = []
+    # program -> (conversation, reply) of each generated reply, extracted once.
+    replies: dict[str | None, tuple[list[Message], str]] = {}
     for e in events:
         if e["kind"] == "llm" and e["stage"] == "generate":
             msgs = [Message(m["role"], m["content"]) for m in e["messages"]]
-            replies += [(msgs, r["text"] if isinstance(r, dict) else r) for r in e["replies"]]
+            for r in e["replies"]:
+                text = r["text"] if isinstance(r, dict) else r
+                replies.setdefault(extract_code(text), (msgs, text))
     out = []
     for e in events:
         if e["kind"] == "public_tests" and e["stage"] == "generate" and e["verdict"] != "AC" and e.get("program"):
             # The candidate's reply is the one its program was extracted from.
-            match = [(m, r) for m, r in replies if extract_code(r) == e["program"]]
-            if match:
-                out.append((e["candidate"], match[0][0], match[0][1], e["program"]))
+            if e["program"] in replies:
+                msgs, text = replies[e["program"]]
+                out.append((e["candidate"], msgs, text, e["program"]))
     return out
-
-
-def _first_failure(report) -> str:  # type: ignore[no-untyped-def]
-    return _first_failure_of(report.tests)
 
 
 def main() -> int:
@@ -106,7 +110,7 @@ def main() -> int:
             jobs = []
             for cand, messages, reply, program in failing_attempts(trace):
                 before = judge(program, problem, sandbox, "public", limits)
-                if before.all_passed or (args.skip_crashes and _first_failure(before) == "RE"):
+                if before.all_passed or (args.skip_crashes and _first_failure(before.tests) == "RE"):
                     continue
                 for variant in VARIANTS:
                     convo = (*messages, Message("assistant", reply), Message("user", feedback(variant, problem, before.tests)))
@@ -126,7 +130,7 @@ def main() -> int:
                 k["fixed"] += bool(after and after.all_passed)
                 k["improved"] += passed > before.passed
                 k["worse"] += passed < before.passed
-                row = {"problem": pid, "candidate": cand, "variant": variant, "first_verdict": _first_failure(before),
+                row = {"problem": pid, "candidate": cand, "variant": variant, "first_verdict": _first_failure(before.tests),
                        "before": before.passed, "after": passed, "total": len(before.tests), "fixed": bool(after and after.all_passed), "tokens": c.completion_tokens}
                 if sink:
                     sink.write(json.dumps(row) + "\n")

@@ -30,6 +30,7 @@ import ast
 import builtins
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["CodeBlock", "closed_block_end", "extract_code", "find_blocks"]
@@ -63,10 +64,12 @@ class CodeBlock:
         return self.info.split()[0].lower() if self.info.strip() else ""
 
 
-def find_blocks(reply: str) -> list[CodeBlock]:
-    """Every fenced block of ``reply``, in order (see rule 1 in the module docstring)."""
-    blocks: list[CodeBlock] = []
-    lines = reply.splitlines()
+def _fences(lines: list[str]) -> Iterator[tuple[re.Match[str], int, int]]:
+    """(opening fence match, its line, its closing line) for each fenced block of ``lines``.
+
+    The closing line is ``len(lines)`` for a block left open. Blocks do not nest: scanning
+    goes on after the closing line.
+    """
     i = 0
     while i < len(lines):
         m = _OPEN_FENCE.match(lines[i])
@@ -74,16 +77,22 @@ def find_blocks(reply: str) -> list[CodeBlock]:
             i += 1
             continue
         fence = m["fence"]
-        indent = len(m["indent"])
         closer = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
-        body: list[str] = []
         j = i + 1
         while j < len(lines) and not closer.match(lines[j]):
-            body.append(_strip_indent(lines[j], indent))
             j += 1
-        closed = j < len(lines)
-        blocks.append(CodeBlock(m["info"].strip(), "\n".join(body), closed, len(blocks)))
+        yield m, i, j
         i = j + 1
+
+
+def find_blocks(reply: str) -> list[CodeBlock]:
+    """Every fenced block of ``reply``, in order (see rule 1 in the module docstring)."""
+    lines = reply.splitlines()
+    blocks: list[CodeBlock] = []
+    for m, start, end in _fences(lines):
+        indent = len(m["indent"])
+        body = "\n".join(_strip_indent(line, indent) for line in lines[start + 1 : end])
+        blocks.append(CodeBlock(m["info"].strip(), body, end < len(lines), len(blocks)))
     return blocks
 
 
@@ -98,28 +107,14 @@ def closed_block_end(reply: str, language: str = "python") -> int | None:
     if "```" not in reply and "~~~" not in reply:
         return None
     tags = _LANGUAGE_TAGS.get(language.lower(), frozenset({language.lower()}))
-    lines = reply.split("\n")
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line) + 1)
-    i = 0
-    while i < len(lines):
-        m = _OPEN_FENCE.match(lines[i])
-        if m is None or (m["fence"][0] == "`" and "`" in m["info"]):
-            i += 1
-            continue
-        fence = m["fence"]
-        closer = re.compile(r"^ {0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
-        j = i + 1
-        # The last line may still be growing ("``" of a closing "```"): only complete lines close.
-        while j < len(lines) - 1 and not closer.match(lines[j]):
-            j += 1
-        if j >= len(lines) - 1:
+    # The last line may still be growing ("``" of a closing "```"): only complete lines count.
+    lines = reply.split("\n")[:-1]
+    for m, start, end in _fences(lines):
+        if end == len(lines):
             return None
         info = m["info"].strip()
         if info and info.split()[0].lower() in tags:
-            return offsets[j] + len(lines[j])
-        i = j + 1
+            return sum(len(line) + 1 for line in lines[:end]) + len(lines[end])
     return None
 
 
