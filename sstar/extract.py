@@ -19,6 +19,12 @@ Rules (in this order; each is a decision, documented so the pipeline can rely on
    over two blocks. Nothing else from earlier blocks is merged, so code is never run twice.
 5. No fence at all: the whole reply if it compiles; otherwise the reply with leading and
    trailing prose lines removed (a prose line is one that is not valid Python on its own).
+6. Missing standard-library imports are added: a name the program uses but binds nowhere
+   (no assignment, import, definition, argument, builtin; no ``import *``) that is a module
+   of ``_MODULE_IMPORTS`` used as ``name.attr``, or a function or class of
+   ``_NAME_IMPORTS`` (``ceil``, ``defaultdict``, ...), gets its import line. Small models
+   write ``sys.stdin.read()`` without ``import sys`` often enough to matter (4 % of the
+   programs in the session-5 traces crashed on exactly this; docs/benchmarks.md).
 
 The result always ends with exactly one newline and has no leading or trailing blank lines,
 so ``extract_code(extract_code(r)) == extract_code(r)``.
@@ -33,7 +39,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["CodeBlock", "closed_block_end", "extract_code", "find_blocks"]
+__all__ = ["CodeBlock", "add_missing_imports", "closed_block_end", "extract_code", "find_blocks"]
 
 _LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "python3", "py", "py3", "pypy", "pypy3"}),
@@ -48,6 +54,29 @@ _ENTRY_HINTS = re.compile(r"^\s*def\s+(main|solve)\s*\(|__name__\s*==\s*['\"]__m
 _CONTINUATION_KEYWORDS = re.compile(r"^\s*(else|elif\b.*|except\b.*|finally|try|with\b.*)\s*:")
 _SENTENCE_START = re.compile(r"^(\*\*|[-*+] |\d+[.)] |#{1,6} |>|[A-Z][a-z']*(\b[ ,:;.!?]|$)|[A-Z]\b)")
 _BUILTIN_NAMES = frozenset(dir(builtins))
+
+# Rule 6. Modules are imported only when used as ``module.attr``; the names are the
+# unambiguous ones of contest code (not ``count`` or ``chain``, which programs also use
+# as plain variables).
+_MODULE_IMPORTS = frozenset(
+    "sys math bisect collections heapq itertools functools re string random decimal fractions "
+    "operator copy statistics os io time array typing".split()
+)
+_NAME_IMPORTS: dict[str, str] = {
+    name: module
+    for module, names in {
+        "math": "ceil floor gcd sqrt isqrt lcm factorial comb perm log2 log10 hypot inf pi",
+        "collections": "defaultdict Counter deque OrderedDict namedtuple",
+        "itertools": "permutations combinations combinations_with_replacement product accumulate groupby",
+        "heapq": "heappush heappop heapify heappushpop heapreplace nlargest nsmallest",
+        "bisect": "bisect_left bisect_right insort insort_left insort_right",
+        "functools": "lru_cache reduce cmp_to_key",
+        "fractions": "Fraction",
+        "decimal": "Decimal getcontext",
+        "typing": "List Dict Tuple Set Optional",
+    }.items()
+    for name in names.split()
+}
 
 
 @dataclass(frozen=True)
@@ -125,7 +154,9 @@ def extract_code(reply: str, language: str = "python") -> str | None:
     is_python = language == "python"
     blocks = find_blocks(reply)
     if not blocks:
-        return (_normalize(_unfenced(reply)) if is_python else _normalize(reply)) or None
+        if not is_python:
+            return _normalize(reply) or None
+        return _normalize(add_missing_imports(_unfenced(reply))) or None
 
     tagged = [b for b in blocks if b.tag in tags and _normalize(b.code)]
     untagged = [b for b in blocks if not b.tag and _normalize(b.code)]
@@ -144,7 +175,7 @@ def extract_code(reply: str, language: str = "python") -> str | None:
         return None
     best = max(pool, key=lambda b: (_is_program(b.code), _compiles(b.code), b.closed, b.index))
     earlier = sorted((b for b in pool if b.index < best.index), key=lambda b: -b.index)
-    return _normalize(_with_helpers(best.code, [b.code for b in earlier]))
+    return _normalize(add_missing_imports(_with_helpers(best.code, [b.code for b in earlier])))
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -302,6 +333,43 @@ def _with_helpers(code: str, earlier: list[str]) -> str:
         return code
     merged = "\n\n".join(prefix) + "\n\n\n" + code
     return merged if _compiles(merged) else code
+
+
+def add_missing_imports(code: str) -> str:
+    """``code`` with the standard-library imports it uses but lacks (rule 6), else unchanged."""
+    tree = _parse(code)
+    if tree is None:
+        return code
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
+        return code
+    bound = _defined_names(tree) | _BUILTIN_NAMES
+    for node in ast.walk(tree):  # binders that are plain strings, not Name nodes
+        if isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+    attribute_bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    uses: dict[str, bool] = {}  # free name -> every use is ``name.attr``
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+            uses[node.id] = uses.get(node.id, True) and id(node) in attribute_bases
+    modules = [f"import {name}" for name, only_attribute in sorted(uses.items()) if name in _MODULE_IMPORTS and only_attribute]
+    names = [f"from {_NAME_IMPORTS[name]} import {name}" for name in sorted(uses) if name in _NAME_IMPORTS]
+    lines = modules + names
+    if not lines:
+        return code
+    # After a docstring and ``from __future__`` imports, which must come first.
+    at = 0
+    for node in tree.body:
+        is_docstring = at == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        if is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+            at = node.end_lineno or 0
+        else:
+            break
+    source = code.splitlines()
+    return "\n".join(source[:at] + lines + source[at:]) + "\n"
 
 
 def _source_lines(source: str, node: ast.stmt) -> str:

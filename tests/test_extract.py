@@ -7,7 +7,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sstar.extract import closed_block_end, extract_code, find_blocks
+from sstar.extract import add_missing_imports, closed_block_end, extract_code, find_blocks
 
 # --- examples ------------------------------------------------------------------------
 
@@ -122,7 +122,8 @@ _prose = st.text(alphabet=string.ascii_letters + string.digits + " .,:;!?'()-*\n
 @given(program=_program, before=_prose, after=_prose, tag=st.sampled_from(["python", "py", "python3", ""]))
 def test_fenced_program_is_recovered_exactly(program: str, before: str, after: str, tag: str) -> None:
     reply = f"{before}\n```{tag}\n{program}```\n{after}"
-    assert extract_code(reply) == program
+    # Exactly, apart from rule 6 (an identifier may be a stdlib name such as ``ceil``).
+    assert extract_code(reply) == add_missing_imports(program)
 
 
 @settings(max_examples=200, deadline=None)
@@ -138,7 +139,7 @@ def test_extraction_is_idempotent(program: str, before: str, after: str) -> None
 @given(program=_program, junk=_prose)
 def test_truncated_reply_keeps_what_was_written(program: str, junk: str) -> None:
     reply = f"{junk}\n```python\n{program}"  # max_tokens hit before the closing fence
-    assert extract_code(reply) == program
+    assert extract_code(reply) == add_missing_imports(program)
 
 
 @settings(max_examples=300, deadline=None)
@@ -165,7 +166,7 @@ def test_reply_cut_after_the_python_block_keeps_the_program(
     reply = f"{head}\n\n{after}"
     end = closed_block_end(reply)
     assert end == len(head)
-    assert extract_code(reply[:end]) == program
+    assert extract_code(reply[:end]) == add_missing_imports(program)
 
 
 @settings(max_examples=200, deadline=None)
@@ -183,3 +184,61 @@ def test_closed_block_end_ignores_other_languages_and_untagged_blocks() -> None:
     # A longer fence only closes at a fence at least as long.
     text = "````python\nx = '```'\n```\nprint(x)\n````\ntail"
     assert closed_block_end(text) == len(text) - len("\ntail")
+
+
+# --- rule 6: missing standard-library imports -------------------------------------------
+
+
+def test_missing_sys_and_math_imports_are_added() -> None:
+    reply = "Plan: read n.\n```python\ndata = sys.stdin.read().split()\nprint(ceil(int(data[0]) / 2), math.pi > 3)\n```\n"
+    assert extract_code(reply) == (
+        "import math\nimport sys\nfrom math import ceil\n"
+        "data = sys.stdin.read().split()\nprint(ceil(int(data[0]) / 2), math.pi > 3)\n"
+    )
+
+
+def test_names_the_program_binds_are_left_alone() -> None:
+    programs = [
+        "import sys\nprint(sys.argv)\n",
+        "def f(deque):\n    return deque\nprint(f(1))\n",
+        "for ceil in range(3):\n    print(ceil)\n",
+        "print([gcd for gcd in range(3)])\n",
+        "try:\n    pass\nexcept ValueError as sys:\n    print(sys)\n",
+        "def f():\n    global Counter\n    Counter = 1\nf()\nprint(Counter)\n",
+        "import collections as math\nprint(math.Counter)\n",
+        "from math import *\nprint(ceil(2.5), sys.argv)\n",  # anything may come from a star import
+        "print(string)\n",  # a module used as a plain value is more likely a missing variable
+        "def broken(:\n    sys.exit()\n",  # does not parse: left to the judge to report
+    ]
+    for code in programs:
+        assert add_missing_imports(code) == code, code
+
+
+def test_imports_go_after_the_docstring_and_future_imports() -> None:
+    code = '"""Doc."""\nfrom __future__ import annotations\nprint(heappop([1]))\n'
+    fixed = add_missing_imports(code)
+    assert fixed == '"""Doc."""\nfrom __future__ import annotations\nfrom heapq import heappop\nprint(heappop([1]))\n'
+    compile(fixed, "<fixed>", "exec")
+
+
+_stdlib_use = st.sampled_from([
+    "print(sys.maxsize > 0)", "print(ceil(2.5))", "print(math.gcd(4, 6))", "print(len(deque([1, 2])))",
+    "print(Counter('aab')['a'])", "print(list(permutations([1, 2])))", "print(bisect_left([1, 3], 2))",
+    "print(defaultdict(int)[0])", "print(lru_cache(None)(abs)(-1))", "print(Fraction(1, 3))",
+    "print(heapq.nsmallest(1, [3, 1]))", "print(re.sub('a', 'b', 'aa'))", "print(reduce(max, [1, 5, 2]))",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(uses=st.lists(_stdlib_use, min_size=1, max_size=5), program=_program)
+def test_fixed_programs_run_without_name_errors(uses: list[str], program: str) -> None:
+    code = "\n".join(uses) + "\n"
+    fixed = add_missing_imports(code)
+    exec(compile(fixed, "<fixed>", "exec"), {"print": lambda *a: None})  # a NameError fails the test
+    assert add_missing_imports(fixed) == fixed
+    # Only import lines are added, at the top; the program itself is untouched.
+    added = fixed[: len(fixed) - len(code)]
+    assert fixed.endswith(code) and all(line.startswith(("import ", "from ")) for line in added.splitlines())
+    # A program that needs nothing stays exactly as it was.
+    full = add_missing_imports(program)
+    assert full.endswith(program) and add_missing_imports(full) == full
