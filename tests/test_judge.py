@@ -367,3 +367,22 @@ def test_real_cli_subprocess_exit_codes(sandbox: Sandbox, tmp_path: Path) -> Non
     (bad / "problem.md").write_text("# T\n")
     res = subprocess.run([*cmd, str(folder / "solution.py"), str(bad)], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 2 and says(res.stderr, "no tests found") and "Traceback" not in res.stderr
+
+
+def test_judge_runs_without_llama_cpp_and_solve_says_how_to_get_it(sandbox: Sandbox) -> None:
+    # llama-cpp-python is an extra (it compiles for minutes); judging must not need it.
+    blocked = "import runpy, sys; sys.modules['llama_cpp'] = None; sys.argv[0] = 'sstar'; runpy.run_module('sstar', run_name='__main__')"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    folder = PROBLEMS / "balanced-brackets"
+    ok = subprocess.run(
+        [sys.executable, "-c", blocked, "judge", str(folder / "solution.py"), str(folder), "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["verdict"] == "AC"
+    res = subprocess.run(
+        [sys.executable, "-c", blocked, "solve", str(folder), "--model", "smollm2-135m"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert res.returncode == 2, res.stderr
+    assert says(res.stderr, "sstar[llama]") and "Traceback" not in res.stderr

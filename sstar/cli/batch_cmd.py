@@ -8,7 +8,9 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, stdout, user_errors, with_completion_cache
+from rich.markup import escape
+
+from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn, with_completion_cache
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -39,7 +41,7 @@ class BatchBar:
 
     def __call__(self, ev: Any) -> None:  # a sstar.batch.BatchEvent
         if ev.kind == "warning":
-            self.progress.console.print(f"[yellow]warning:[/] {ev.message}", highlight=False)
+            self.progress.console.print(f"[yellow]warning:[/] {escape(ev.message)}", highlight=False)
             return
         fields = {"solved": ev.solved, "failed": ev.unsolved}
         if ev.kind == "start":
@@ -95,8 +97,7 @@ def register(app: typer.Typer) -> None:
 
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens)
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
-        warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
-        stderr.print(f"[dim]loading model {model} ...[/]")
+        note(f"loading model {model} ...")
         with open_sandbox(sandbox, warn=warn) as box, with_completion_cache(open_engine(model), completion_cache) as engine:
             runner = CachingSandbox(box, cache_dir) if cache else box
             with BatchBar() as bar:
@@ -113,4 +114,4 @@ def register(app: typer.Typer) -> None:
         if summary.cache:
             c = summary.cache
             stderr.print(f"[dim]execution cache: {c['hits']} hits, {c['misses']} misses[/]")
-        stderr.print(f"[dim]next: sstar report {summary.out}[/]")
+        note(f"next: sstar report {summary.out}")

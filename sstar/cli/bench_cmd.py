@@ -7,7 +7,7 @@ import json
 import typer
 from rich.table import Table
 
-from sstar.cli.common import stderr, stdout, user_errors
+from sstar.cli.common import note, stdout, user_errors
 
 bench_app = typer.Typer(help="Benchmarks: print measured figures (see docs/benchmarks.md).", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def bench_engine(
 
     result = run_engine_bench(
         model, n=n, max_tokens=max_tokens, n_threads=threads or None,
-        progress=lambda msg: stderr.print(f"[dim]{msg}[/]", highlight=False),
+        progress=note,
     )
     if as_json:
         stdout.print_json(json.dumps(result.to_json()))
@@ -58,7 +58,7 @@ def bench_sandbox(
     """Per-test cost of the Docker and process sandboxes vs `/usr/bin/python3 -I prog.py < in` via subprocess."""
     from sstar.sandbox.bench import figures_table_rows, run_sandbox_bench
 
-    result = run_sandbox_bench(runs, batch=batch, parallel=parallel, progress=lambda msg: stderr.print(f"[dim]{msg}[/]", highlight=False))
+    result = run_sandbox_bench(runs, batch=batch, parallel=parallel, progress=note)
     if as_json:
         stdout.print_json(json.dumps(result.to_json()))
         return

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from sstar.cli.common import SANDBOX_OPTION, stderr, stdout, user_errors
+from sstar.cli.common import SANDBOX_OPTION, note, stderr, stdout, user_errors, warn
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -60,11 +60,10 @@ def register(app: typer.Typer) -> None:
 
         notes: list[str] = []
         targets = discover_targets(path, notes)  # before the sandbox starts: a typo fails fast
-        for note in notes:
-            stderr.print(f"[dim]{note}[/]", highlight=False)
+        for line in notes:
+            note(line)
         if not targets:
             raise CheckError(f"no problems found under {path}; see docs/check.md for the layouts sstar check understands")
-        warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed)
         with open_sandbox(sandbox, warn=warn) as box:
             runner = CachingSandbox(box, cache_dir) if cache else box
@@ -72,7 +71,7 @@ def register(app: typer.Typer) -> None:
             if solve_missing:
                 from sstar.engine import open_engine
 
-                stderr.print(f"[dim]loading model {model} ...[/]")
+                note(f"loading model {model} ...")
                 engine = open_engine(model)
             try:
                 with stderr.status("judging ...") as status:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from sstar.errors import SstarError
 from sstar.pipeline.types import SolveConfig
@@ -21,8 +22,18 @@ stderr = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> "typer.Exit":
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    # Messages carry paths and pip extras ("sstar[llama]") that rich would read as markup.
+    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def note(message: str, style: str = "dim") -> None:
+    """A line for people on stderr; ``message`` is plain text, never markup."""
+    stderr.print(f"[{style}]{escape(message)}[/]", highlight=False)
 
 
 def user_errors(func: F) -> F:

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from sstar.cli.common import SANDBOX_OPTION, stderr, stdout, user_errors
+from sstar.cli.common import SANDBOX_OPTION, stderr, stdout, user_errors, warn
 from sstar.errors import SstarError
 from sstar.verdict import JudgeReport, TestResult, Verdict
 
@@ -80,7 +80,6 @@ def register(app: typer.Typer) -> None:
         if not cases:
             raise SstarError(f"{problem}: the problem has no {tests.value} tests")
         limits = limits_for(prob, time_s=time_limit, memory_mb=memory_limit)
-        warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
 
         bar = Progress(TextColumn("judging"), BarColumn(), MofNCompleteColumn(), console=stderr, transient=True)
         task = bar.add_task("judge", total=len(cases))

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from sstar.cli.common import stderr, stdout, user_errors
+from sstar.cli.common import stderr, stdout, user_errors, warn
 
 
 class Format(str, enum.Enum):
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         loaded = load_runs(runs)
         for run in loaded:
             for warning in run.warnings:
-                stderr.print(f"[yellow]warning:[/] {warning}", highlight=False)
+                warn(warning)
         if fmt is Format.table:
             for renderable in render_tables(loaded):
                 stdout.print(renderable)

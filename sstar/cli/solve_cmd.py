@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, stderr, user_errors, with_completion_cache
+from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, user_errors, warn, with_completion_cache
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult, Strategy
 
 
@@ -85,8 +85,7 @@ def register(app: typer.Typer) -> None:
         prob = load_problem(problem)
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens)
         trace = Trace(problem=prob.id, path=str(problem), model=model) if trace_file else None
-        warn = lambda msg: stderr.print(f"[yellow]warning:[/] {msg}")  # noqa: E731
-        stderr.print(f"[dim]loading model {model} ...[/]")
+        note(f"loading model {model} ...")
         with open_sandbox(sandbox, warn=warn) as box, with_completion_cache(open_engine(model), completion_cache) as engine, ProgressLine() as progress:
             result = solve(prob, engine, box, config, progress=progress, trace=trace)
         if trace is not None and trace_file is not None:

@@ -53,7 +53,10 @@ from sstar.engine.base import Completion, Engine, Message, Request, SamplingPara
 from sstar.extract import closed_block_end
 from sstar.errors import EngineError
 
-LLAMA_INSTALL_HINT = "pip install 'llama-cpp-python>=0.3.16,<0.4' (it compiles llama.cpp: about 5 minutes)"
+LLAMA_INSTALL_HINT = (
+    "install sstar's llama extra, e.g. pip install 'sstar[llama]' (or a model extra such as "
+    "'sstar[qwen-coder-1-5b]', which includes it); it compiles llama.cpp: about 5 minutes"
+)
 MAX_SEQUENCES = 256  # llama.cpp's LLAMA_MAX_SEQ
 DEFAULT_MAX_CTX = 131_072  # cells; a cap on KV memory when the caller sets no n_ctx
 _SLACK_CELLS = 16  # cells fill up in order within a call, so little slack is needed
