@@ -115,6 +115,18 @@ def test_a_behaviour_that_crashes_where_others_run_loses_without_judging(problem
     assert result.clusters == 2 and result.judge_calls == 0
 
 
+def test_a_clearly_larger_behaviour_wins_without_the_judge(problem, sandbox):
+    # Three samples agree on the right behaviour, one lucky sample differs, and the judge
+    # (the small model) prefers the lucky one: the measured failure on IsItHalloween.
+    script = Script([RIGHT, LUCKY, RIGHT, RIGHT], judge_distrusts="n = int(d[0])")
+    result = solve(problem, ScriptedEngine(script), sandbox, SolveConfig(n=4, rounds=0))
+    assert result.clusters == 2 and result.judge_calls == 0
+    assert result.program.strip() == RIGHT.strip()
+    # The paper's rule judges every behaviour, and here the judge gets it wrong.
+    paper = solve(problem, ScriptedEngine(script), sandbox, SolveConfig(n=4, rounds=0, judge_min_support=0.0))
+    assert paper.judge_calls == 2 and paper.program.strip() == LUCKY.strip()
+
+
 def test_debug_feedback_shows_input_expected_and_error(problem, sandbox):
     engine = ScriptedEngine(Script([CRASHES]))
     solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.SELF_DEBUG, rounds=1))

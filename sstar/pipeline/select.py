@@ -3,7 +3,9 @@
 S* compares every pair of samples across disagreeing groups with the judge model. sstar
 spends less: candidates are clustered by their outputs, only cluster representatives
 are compared, the separating input is one we already ran (no new generation per pair),
-and judging stops as soon as no other cluster can catch the leader.
+judging stops as soon as no other cluster can catch the leader, and a behaviour shared by
+clearly more samples than another wins without judging (``judge_min_support``): the judge
+here is the same small model, not the paper's stronger one.
 """
 
 from __future__ import annotations
@@ -233,6 +235,10 @@ def choose_by_behaviour(ctx: RunContext, pool: Sequence[Candidate], inputs: list
     clusters.sort(key=lambda cl: (cl.failures, -len(cl.members), cl.representative.index))
     best_failures = clusters[0].failures
     contenders = [cl for cl in clusters if cl.failures == best_failures]
+    # Agreement among independent samples is evidence the small judge cannot outweigh:
+    # only behaviours with comparable support are judged (contenders[0] is the largest).
+    support = ctx.config.judge_min_support * len(contenders[0].members)
+    contenders = [cl for cl in contenders if len(cl.members) >= support]
     calls = 0
     if use_judge and len(contenders) > 1:
         ctx.emit("select", f"{len(clusters)} behaviours; judging {min(len(contenders), 4)} of them pairwise")
