@@ -11,7 +11,7 @@ Answers two questions no single run's score can:
 
 Hidden tests are used here to score, after the runs; no strategy sees this tool's output.
 
-    python bench/trace_programs.py TRACE_DIR... [--reextract] [--sandbox docker] [--out FILE.json]
+    python bench/trace_programs.py TRACE_DIR... [--reextract] [--sandbox docker] [--problems-root DIR] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ from sstar.judge import judge
 from sstar.loaders import load_problem
 from sstar.problem import Problem
 from sstar.sandbox import open_sandbox
-
-BENCHMARKS = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks"
-
+from sstar.sandbox.base import Sandbox
 
 @dataclass
 class Score:
@@ -64,11 +62,13 @@ def collect(trace_dirs: list[Path]) -> dict[str, list[str]]:
     return {pid: list(ps) for pid, ps in programs.items()}
 
 
-def problem_dir(pid: str, root: Path) -> Path:
-    for d in sorted(root.iterdir()):
-        if (d / pid).is_dir():
-            return d / pid
-    raise SystemExit(f"problem {pid!r} is not under {root}: pass --benchmarks")
+def score(code: str, problem: Problem, sandbox: Sandbox) -> Score:
+    report = judge(code, problem, sandbox, tests="all")
+    public = [t.passed for t in report.tests if t.name.startswith("public/")]
+    hidden = [t.passed for t in report.tests if t.name.startswith("hidden/")]
+    if not hidden:  # all([]) would count every program as correct
+        raise SystemExit(f"{problem.id}: no hidden tests to score with")
+    return Score(all(public), all(hidden))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,30 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("trace_dirs", nargs="+", type=Path)
     ap.add_argument("--reextract", action="store_true", help="also judge the programs as the current extraction rules make them")
     ap.add_argument("--sandbox", default="docker")
-    ap.add_argument("--benchmarks", type=Path, default=BENCHMARKS)
+    ap.add_argument("--problems-root", type=Path, default=Path("../shared/benchmarks"))
     ap.add_argument("--out", type=Path, help="write the per-problem rows as JSON")
     args = ap.parse_args(argv)
 
+    roots = {p.name: p for p in args.problems_root.glob("*/*") if p.is_dir()}
     rows: list[ProblemRow] = []
     with open_sandbox(args.sandbox) as sandbox:
 
-        def score(code: str, problem: Problem) -> Score:
-            report = judge(code, problem, sandbox, tests="all")
-            public = [t.passed for t in report.tests if t.name.startswith("public/")]
-            hidden = [t.passed for t in report.tests if t.name.startswith("hidden/")]
-            return Score(all(public), all(hidden))
-
         for pid, programs in sorted(collect(args.trace_dirs).items()):
-            problem = load_problem(problem_dir(pid, args.benchmarks))
+            problem = load_problem(roots[pid])
             row = ProblemRow(pid, programs=len(programs))
             for code in programs:
-                before = score(code, problem)
+                before = score(code, problem, sandbox)
                 after = before
                 if args.reextract:
                     new = extract_code(f"```python\n{code}\n```")
                     if new is not None and new.strip() != code.strip():
                         row.changed += 1
-                        after = score(new, problem)
+                        after = score(new, problem, sandbox)
                 row.public += before.public
                 row.solved += before.solved
                 row.public_after += after.public

@@ -276,6 +276,11 @@ def _defined_names(tree: ast.Module) -> set[str]:
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
+        # Binders that hold a plain string, not a Name node.
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
     return names
 
 
@@ -340,34 +345,27 @@ def add_missing_imports(code: str) -> str:
     tree = _parse(code)
     if tree is None:
         return code
-    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
-        return code
+    nodes = list(ast.walk(tree))
+    if any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in nodes):
+        return code  # anything may come from a star import
     bound = _defined_names(tree) | _BUILTIN_NAMES
-    for node in ast.walk(tree):  # binders that are plain strings, not Name nodes
-        if isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound.update(node.names)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            bound.add(node.name)
-    attribute_bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    uses: dict[str, bool] = {}  # free name -> every use is ``name.attr``
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
-            uses[node.id] = uses.get(node.id, True) and id(node) in attribute_bases
-    modules = [f"import {name}" for name, only_attribute in sorted(uses.items()) if name in _MODULE_IMPORTS and only_attribute]
-    names = [f"from {_NAME_IMPORTS[name]} import {name}" for name in sorted(uses) if name in _NAME_IMPORTS]
-    lines = modules + names
+    attribute_bases = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
+    only_attribute: dict[str, bool] = {}  # free name -> every use is ``name.attr``
+    for n in nodes:
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in bound:
+            only_attribute[n.id] = only_attribute.get(n.id, True) and id(n) in attribute_bases
+    free = sorted(only_attribute)
+    lines = [f"import {name}" for name in free if name in _MODULE_IMPORTS and only_attribute[name]]
+    lines += [f"from {_NAME_IMPORTS[name]} import {name}" for name in free if name in _NAME_IMPORTS]
     if not lines:
         return code
     # After a docstring and ``from __future__`` imports, which must come first.
     at = 0
     for node in tree.body:
         is_docstring = at == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-        if is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
-            at = node.end_lineno or 0
-        else:
+        if not (is_docstring or (isinstance(node, ast.ImportFrom) and node.module == "__future__")):
             break
+        at = node.end_lineno or 0
     source = code.splitlines()
     return "\n".join(source[:at] + lines + source[at:]) + "\n"
 

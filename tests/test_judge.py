@@ -375,13 +375,13 @@ def test_judge_runs_without_llama_cpp_and_solve_says_how_to_get_it(sandbox: Sand
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     folder = PROBLEMS / "balanced-brackets"
     ok = subprocess.run(
-        [sys.executable, "-c", blocked, "judge", str(folder / "solution.py"), str(folder), "--json"],
+        [sys.executable, "-c", blocked, "judge", str(folder / "solution.py"), str(folder), "--json", "--sandbox", sandbox.name],
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["verdict"] == "AC"
     res = subprocess.run(
-        [sys.executable, "-c", blocked, "solve", str(folder), "--model", "smollm2-135m"],
+        [sys.executable, "-c", blocked, "solve", str(folder), "--model", "smollm2-135m", "--sandbox", sandbox.name],
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert res.returncode == 2, res.stderr

@@ -8,8 +8,6 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from rich.markup import escape
-
 from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn, with_completion_cache
 from sstar.pipeline.types import SolveConfig, Strategy
 
@@ -41,7 +39,7 @@ class BatchBar:
 
     def __call__(self, ev: Any) -> None:  # a sstar.batch.BatchEvent
         if ev.kind == "warning":
-            self.progress.console.print(f"[yellow]warning:[/] {escape(ev.message)}", highlight=False)
+            warn(ev.message)  # the bar draws on the same console: it stays intact
             return
         fields = {"solved": ev.solved, "failed": ev.unsolved}
         if ev.kind == "start":

@@ -31,9 +31,9 @@ def warn(message: str) -> None:
     stderr.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
-def note(message: str, style: str = "dim") -> None:
-    """A line for people on stderr; ``message`` is plain text, never markup."""
-    stderr.print(f"[{style}]{escape(message)}[/]", highlight=False)
+def note(message: str) -> None:
+    """A dim line for people on stderr; ``message`` is plain text, never markup."""
+    stderr.print(f"[dim]{escape(message)}[/]", highlight=False)
 
 
 def user_errors(func: F) -> F:
