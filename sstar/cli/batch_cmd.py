@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
         cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse results of identical program runs (see docs/batch.md)."),
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="Save each problem's whole run (prompts, replies, runs, judgements) as DIR/<id>.json."),
-        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
+        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
         from sstar.batch import run_batch, select_problems

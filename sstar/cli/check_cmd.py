@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         require_solutions: bool = typer.Option(False, "--require-solutions", help="A problem without a solution fails the check."),
         sandbox: str = SANDBOX_OPTION,
         cache: bool = typer.Option(False, "--cache/--no-cache", help="Reuse results of identical runs (an unchanged solution is not re-run)."),
-        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory [default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
+        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
         n: int = typer.Option(8, "-n", "--n", min=1, help="--solve-missing: candidates to sample."),
         rounds: int = typer.Option(2, "--rounds", min=0, help="--solve-missing: debug rounds."),
         strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="--solve-missing: sstar, or a baseline."),

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
     def report_command(
         runs: List[Path] = typer.Argument(..., help="Run files written by `sstar batch --out` (one column each)."),
         fmt: Format = typer.Option(Format.table, "--format", "-f", help="table (for people), md, json or csv."),
-        plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw pass rate against tokens into this PNG (needs sstar[plot])."),
+        plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw pass rate against tokens into this PNG (needs sstar\\[plot])."),
     ) -> None:
         """Summarise one or more batch runs: a row per problem, a column per run, a summary per run."""
         from sstar.report import load_runs, plot_runs, render, render_tables
