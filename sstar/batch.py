@@ -53,7 +53,7 @@ except ImportError:  # pragma: no cover - Windows
 
 RECORD_VERSION = 1
 # Settings that must match between a run file's records and a resumed batch.
-RESUME_KEYS = ("strategy", "model", "n", "rounds", "temperature", "top_p", "max_tokens", "seed", "num_inputs", "max_judge_pairs")
+RESUME_KEYS = ("strategy", "model", "n", "rounds", "temperature", "top_p", "max_tokens", "seed", "num_inputs", "num_random_inputs", "max_judge_pairs", "judge_min_support")
 
 
 # --------------------------------------------------------------------------------------

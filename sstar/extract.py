@@ -36,10 +36,10 @@ import ast
 import builtins
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["CodeBlock", "add_missing_imports", "closed_block_end", "extract_code", "find_blocks"]
+__all__ = ["CodeBlock", "add_missing_imports", "closed_block_end", "extract_code", "find_blocks", "prepend_statements"]
 
 _LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "python3", "py", "py3", "pypy", "pypy3"}),
@@ -359,6 +359,19 @@ def add_missing_imports(code: str) -> str:
     lines += [f"from {_NAME_IMPORTS[name]} import {name}" for name in free if name in _NAME_IMPORTS]
     if not lines:
         return code
+    return _insert_at_top(code, tree, lines)
+
+
+def prepend_statements(code: str, lines: Sequence[str]) -> str | None:
+    """``code`` with ``lines`` run first (after its docstring and ``__future__`` imports).
+
+    None when ``code`` does not parse.
+    """
+    tree = _parse(code)
+    return None if tree is None else _insert_at_top(code, tree, lines)
+
+
+def _insert_at_top(code: str, tree: ast.Module, lines: Sequence[str]) -> str:
     # After a docstring and ``from __future__`` imports, which must come first.
     at = 0
     for node in tree.body:
@@ -367,7 +380,7 @@ def add_missing_imports(code: str) -> str:
             break
         at = node.end_lineno or 0
     source = code.splitlines()
-    return "\n".join(source[:at] + lines + source[at:]) + "\n"
+    return "\n".join(source[:at] + list(lines) + source[at:]) + "\n"
 
 
 def _source_lines(source: str, node: ast.stmt) -> str:

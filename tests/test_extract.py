@@ -7,7 +7,7 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sstar.extract import add_missing_imports, closed_block_end, extract_code, find_blocks
+from sstar.extract import add_missing_imports, closed_block_end, extract_code, find_blocks, prepend_statements
 
 # --- examples ------------------------------------------------------------------------
 
@@ -242,3 +242,13 @@ def test_fixed_programs_run_without_name_errors(uses: list[str], program: str) -
     # A program that needs nothing stays exactly as it was.
     full = add_missing_imports(program)
     assert full.endswith(program) and add_missing_imports(full) == full
+
+
+def test_prepend_statements_runs_first_but_after_docstring_and_future_imports():
+    code = '"""Doc."""\nfrom __future__ import annotations\nimport random\nprint(random.random())\n'
+    out = prepend_statements(code, ["import random as _r; _r.seed(5)"])
+    assert out is not None
+    assert out.splitlines()[:3] == ['"""Doc."""', "from __future__ import annotations", "import random as _r; _r.seed(5)"]
+    compile(out, "<generator>", "exec")  # a __future__ import after other code would not compile
+    assert prepend_statements("x = 1\n", ["y = 2"]) == "y = 2\nx = 1\n"
+    assert prepend_statements("def broken(:\n", ["y = 2"]) is None

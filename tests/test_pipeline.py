@@ -22,6 +22,9 @@ RIGHT = "import sys\nd = sys.stdin.read().split()\nn = int(d[0])\nprint(max(map(
 RIGHT_TOO = "import sys\nn, *a = map(int, sys.stdin.read().split())\nbest = a[0]\nfor x in a[:n]:\n    best = x if x > best else best\nprint(best)\n"
 LUCKY = "import sys\nd = sys.stdin.read().split()\nprint(d[2])\n"  # second number: right on the sample only
 CRASHES = "n = int(input())\na = int(input())\nprint(a)\n"  # int() of a whole line: ValueError
+FIRST_THREE = "import sys\nd = sys.stdin.read().split()\nprint(max(map(int, d[1:4])))\n"  # right while n <= 3
+LARGE = "import random\nrandom.seed(1)\nn = 100000\nprint(n)\nprint(' '.join(str(random.randint(-10**9, 10**9)) for _ in range(n)))\n"
+SMALL_RANDOM = "import random\nn = random.randint(1, 8)\nprint(n)\nprint(*[random.randint(-20, 20) for _ in range(n)])\n"
 SECRET = "424242424242"  # appears only in hidden tests
 
 STATEMENT = "Given $n$ and then $n$ integers, print the largest of them.\n\n## Input\n\nThe first line holds n (1 <= n <= 100000), the second line n integers.\n\n## Output\n\nThe maximum."
@@ -47,9 +50,11 @@ def problem() -> Problem:
 class Script:
     """The model's side of the conversation, decided by what it is asked."""
 
-    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]", inputs: str = "") -> None:
+    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]", inputs: str = "", large: str | None = LARGE, random_gen: str | None = None) -> None:
         self.generation = generation
         self.judge_distrusts = judge_distrusts
+        self.large = large
+        self.random_gen = random_gen  # None: the model writes no random-input generator
         # Default: inputs on which every candidate runs, so only the judge can separate them.
         self.inputs = inputs or "```\n2\n7 3\n```\n\n```\n4\n3 9 2 8\n```\n\n```\n2\n-5 -3\n```\n"
 
@@ -61,7 +66,9 @@ class Script:
         if "new test inputs" in last:
             return self.inputs
         if "prints ONE valid input" in last:
-            return fence("import random\nrandom.seed(1)\nn = 100000\nprint(n)\nprint(' '.join(str(random.randint(-10**9, 10**9)) for _ in range(n)))\n")
+            return fence(self.large) if self.large else "I cannot."
+        if "prints ONE random valid input" in last:
+            return fence(self.random_gen) if self.random_gen else "I cannot."
         if "Your code passed" in last:
             return fence(RIGHT_TOO)  # the debugged version
         # Generation: the greedy request (temperature 0) is candidate 0; samples follow.
@@ -125,6 +132,25 @@ def test_a_clearly_larger_behaviour_wins_without_the_judge(problem, sandbox):
     # The paper's rule judges every behaviour, and here the judge gets it wrong.
     paper = solve(problem, ScriptedEngine(script), sandbox, SolveConfig(n=4, rounds=0, judge_min_support=0.0))
     assert paper.judge_calls == 2 and paper.program.strip() == LUCKY.strip()
+
+
+def test_random_small_inputs_separate_what_the_hand_written_ones_do_not(problem, sandbox):
+    # The Game 23 miss: the model's few inputs are all small enough for the wrong program
+    # (here n <= 3), there is no large input, so one cluster holds right and wrong alike.
+    generation = [FIRST_THREE, RIGHT, RIGHT, RIGHT]
+    blind = solve(problem, ScriptedEngine(Script(generation, large=None)), sandbox, SolveConfig(n=4, rounds=0, num_random_inputs=0))
+    assert blind.clusters == 1 and blind.program.strip() == FIRST_THREE.strip()
+
+    traces = []
+    for _ in range(2):
+        trace = Trace()
+        seeing = solve(problem, ScriptedEngine(Script(generation, large=None, random_gen=SMALL_RANDOM)), sandbox, SolveConfig(n=4, rounds=0), trace=trace)
+        assert seeing.clusters == 2 and seeing.program.strip() == RIGHT.strip()
+        traces.append(trace)
+    synthesized = [next(e["inputs"] for e in t.events if e["kind"] == "synthesized_inputs") for t in traces]
+    randoms = [s for s in synthesized[0] if s["name"].startswith("random-")]
+    assert len(randoms) >= 4  # 8 seeds, duplicates dropped: the seeds differ
+    assert synthesized[0] == synthesized[1]  # and are fixed: a rerun sees the same inputs
 
 
 def test_debug_feedback_shows_input_expected_and_error(problem, sandbox):

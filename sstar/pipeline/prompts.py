@@ -195,6 +195,33 @@ def generator_messages(problem: Problem) -> list[Message]:
     return [Message("system", SYSTEM), Message("user", user)]
 
 
+def random_input_messages(problem: Problem) -> list[Message]:
+    """Ask for a program that prints one small random input; run with many seeds (selection).
+
+    Small random inputs reach the cases a hand-written few miss (a quotient that is not a
+    power of 2 and 3, an odd count), and each costs one sandbox run, not a generation. The
+    1.5B model ignores a bare "small" and copies the constraints' full ranges; naming the
+    ranges and showing the sample inputs got it to write small, well-formed ones.
+    """
+    examples = "\n".join(f"```\n{clip(t.input, 300)}\n```" for t in problem.public_tests[:2])
+    user = (
+        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
+        "Write a Python 3 program that prints ONE random valid input for this problem, SMALL, so "
+        "that a slow brute force could solve it by hand. Keep every number tiny: draw each value "
+        "with random.randint over a small range (such as 1 to 20, or the smallest range the "
+        "constraints allow), and each count or length with random.randint(1, 6). Values that must "
+        "relate to each other (one divides another, one is at most another, sorted, distinct) "
+        "must be generated so that they do: build them from each other. Do not call random.seed: "
+        "the caller seeds it."
+    )
+    if problem.kind is ProblemKind.FUNCTION:
+        user += " Print the arguments as one JSON array (import json; print(json.dumps([...])))."
+    else:
+        user += f" Print it in exactly the format of the sample inputs, which look like this:\n{examples}\n\n"
+    user += ("" if user.endswith("\n") else " ") + "Give only the program in one ```python block."
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
 def _show_outcome(outcome: RunOutcome) -> str:
     if outcome.status is RunStatus.OK:
         return clip(outcome.stdout.decode("utf-8", "replace"), 400) or "(nothing)"

@@ -17,15 +17,17 @@ from typing import Sequence
 
 from sstar.checking import parse_checker
 from sstar.engine.base import Request
-from sstar.extract import extract_code, program_fingerprint
+from sstar.extract import extract_code, prepend_statements, program_fingerprint
 from sstar.judge import run_inputs
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import generator_messages, input_synthesis_messages, judge_messages
+from sstar.pipeline.prompts import generator_messages, input_synthesis_messages, judge_messages, random_input_messages
 from sstar.problem import ProblemKind
 from sstar.sandbox.base import Limits, RunOutcome, RunStatus
 
 # A generated maximum-size input may be big, but not unboundedly so.
 GENERATOR_LIMITS = Limits(time_s=10.0, memory_mb=1024, output_bytes=8 * 1024 * 1024)
+# A small random input is small: one that is not is not what was asked for.
+RANDOM_INPUT_LIMITS = Limits(time_s=5.0, memory_mb=256, output_bytes=64 * 1024)
 _FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
 _ANSWER = re.compile(r"answer\s*[:：]?\s*\**\s*(?:program\s+)?\(?([AB])\b", re.IGNORECASE)
 
@@ -78,36 +80,69 @@ def _parse_inputs(ctx: RunContext, reply: str, limit: int) -> list[str]:
 
 
 def synthesize_inputs(ctx: RunContext, with_generator: bool = True) -> list[SynthInput]:
-    """Small tricky inputs written by the model, plus one max-size input from a generator program.
+    """Inputs to tell candidates apart, from three requests sent as one batch.
 
-    Both requests go to the engine as one batch. Inputs identical to public ones are dropped:
-    every candidate in the running already agrees there.
+    - a few small tricky inputs written by the model;
+    - a generator of one maximum-size input (catches candidates too slow for the limits);
+    - a generator of one small random input, run with ``num_random_inputs`` seeds: the
+      model's hand-written few are often near-trivial (``4 4``, ``4 5``, ...), and random
+      small cases reach the ones a wrong program fails.
+
+    Inputs identical to public ones, or to each other, are dropped: there every candidate in
+    the running already agrees.
     """
     k = ctx.config.num_inputs
     requests = [Request(tuple(input_synthesis_messages(ctx.problem, k)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7))]
     if with_generator:
         requests.append(Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)))
+        if ctx.config.num_random_inputs > 0:
+            requests.append(Request(tuple(random_input_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)))
     replies = ctx.generate(requests, "synthesize")
-    public = {t.input.strip() for t in ctx.problem.public_tests}
-    inputs = [
-        SynthInput(f"synth-{i + 1}", text)
-        for i, text in enumerate(t for t in _parse_inputs(ctx, replies[0][0].text, k) if t.strip() not in public)
-    ]
-    if with_generator and len(replies) > 1:
+    seen = {t.input.strip() for t in ctx.problem.public_tests}
+    inputs: list[SynthInput] = []
+
+    def add(name: str, text: str, large: bool = False) -> None:
+        if text.strip() and text.strip() not in seen:
+            seen.add(text.strip())
+            inputs.append(SynthInput(name, text if text.endswith("\n") else text + "\n", large))
+
+    for i, text in enumerate(_parse_inputs(ctx, replies[0][0].text, k)):
+        add(f"synth-{i + 1}", text)
+    if with_generator:
         code = extract_code(replies[1][0].text)
         if code is not None:
-            # The generator is a plain stdio program, even for function-call problems.
-            stdio = replace(ctx.problem, kind=ProblemKind.STDIO, function=None)
-            (outcome,) = run_inputs(code, stdio, ctx.sandbox, [""], GENERATOR_LIMITS)
-            text = outcome.stdout.decode("utf-8", "replace")
-            ok = outcome.status is RunStatus.OK and text.strip()
-            if ctx.trace is not None:
-                ctx.trace.event("generator", program=code, status=outcome.status, bytes=len(outcome.stdout), stderr=outcome.stderr_tail)
-            if ok:
-                inputs.append(SynthInput("large", text if text.endswith("\n") else text + "\n", large=True))
+            (text,) = _run_generator(ctx, code, [None], GENERATOR_LIMITS, "generator")
+            if text is not None:
+                add("large", text, large=True)
+        if len(replies) > 2 and (code := extract_code(replies[2][0].text)) is not None:
+            seeds = [ctx.config.seed * 1000 + i for i in range(1, ctx.config.num_random_inputs + 1)]
+            for i, text in enumerate(_run_generator(ctx, code, seeds, RANDOM_INPUT_LIMITS, "random_generator")):
+                if text is not None:
+                    add(f"random-{i + 1}", text)
     if ctx.trace is not None:
         ctx.trace.event("synthesized_inputs", inputs=[{"name": s.name, "large": s.large, "input": s.text[:4000], "bytes": len(s.text)} for s in inputs])
     return inputs
+
+
+def _run_generator(ctx: RunContext, code: str, seeds: Sequence[int | None], limits: Limits, event: str) -> list[str | None]:
+    """What a model-written input generator prints, once per seed (None: unseeded); None where it failed.
+
+    The generator is a plain stdio program, even for function-call problems. A seed is set by
+    a line run before the program, so the model's code needs no seed handling of its own.
+    """
+    stdio = replace(ctx.problem, kind=ProblemKind.STDIO, function=None)
+    texts: list[str | None] = []
+    for seed in seeds:
+        program = code if seed is None else prepend_statements(code, [f"import random as _sstar_random; _sstar_random.seed({seed})"])
+        if program is None:  # does not parse: it would fail on every seed
+            return [None] * len(seeds)
+        (outcome,) = run_inputs(program, stdio, ctx.sandbox, [""], limits)
+        text = outcome.stdout.decode("utf-8", "replace")
+        ok = outcome.status is RunStatus.OK and bool(text.strip())
+        if ctx.trace is not None:
+            ctx.trace.event(event, program=code, seed=seed, status=outcome.status, bytes=len(outcome.stdout), stderr=outcome.stderr_tail)
+        texts.append(text if ok else None)
+    return texts
 
 
 def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequence[SynthInput]) -> dict[int, list[RunOutcome]]:

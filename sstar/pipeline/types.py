@@ -26,6 +26,7 @@ class SolveConfig:
     max_tokens: int = 1024
     seed: int = 0
     num_inputs: int = 6  # synthesized distinguishing inputs (selection)
+    num_random_inputs: int = 8  # runs, with as many seeds, of a model-written small random input generator
     max_judge_pairs: int = 6  # cap on cluster pairs compared by the model
     # A behaviour goes before the judge only with at least this fraction of the members of
     # the most common one; a clearly larger cluster wins without judging. 0 judges every
