@@ -111,12 +111,12 @@ def synthesize_inputs(ctx: RunContext, with_generator: bool = True) -> list[Synt
     if with_generator:
         code = extract_code(replies[1][0].text)
         if code is not None:
-            (text,) = _run_generator(ctx, code, [None], GENERATOR_LIMITS, "generator")
+            (text,) = _generated_inputs(ctx, code, GENERATOR_LIMITS, "generator")
             if text is not None:
                 add("large", text, large=True)
         if len(replies) > 2 and (code := extract_code(replies[2][0].text)) is not None:
             seeds = [ctx.config.seed * 1000 + i for i in range(1, ctx.config.num_random_inputs + 1)]
-            for i, text in enumerate(_run_generator(ctx, code, seeds, RANDOM_INPUT_LIMITS, "random_generator")):
+            for i, text in enumerate(_generated_inputs(ctx, code, RANDOM_INPUT_LIMITS, "random_generator", seeds)):
                 if text is not None:
                     add(f"random-{i + 1}", text)
     if ctx.trace is not None:
@@ -124,25 +124,27 @@ def synthesize_inputs(ctx: RunContext, with_generator: bool = True) -> list[Synt
     return inputs
 
 
-def _run_generator(ctx: RunContext, code: str, seeds: Sequence[int | None], limits: Limits, event: str) -> list[str | None]:
-    """What a model-written input generator prints, once per seed (None: unseeded); None where it failed.
+# Run before a seeded generator: the seed comes on stdin, so one sandbox call runs every seed
+# and the model's code needs no seed handling of its own.
+_SEED_FROM_STDIN = "import random as _sstar_random, sys as _sstar_sys; _sstar_random.seed(int(_sstar_sys.stdin.readline()))"
 
-    The generator is a plain stdio program, even for function-call problems. A seed is set by
-    a line run before the program, so the model's code needs no seed handling of its own.
+
+def _generated_inputs(ctx: RunContext, code: str, limits: Limits, event: str, seeds: Sequence[int] | None = None) -> list[str | None]:
+    """What a model-written input generator prints: once, or once per seed; None where a run failed.
+
+    The generator is a plain stdio program, even for function-call problems.
     """
+    stdins = [""] if seeds is None else [f"{seed}\n" for seed in seeds]
+    program = code if seeds is None else prepend_statements(code, [_SEED_FROM_STDIN])
+    if program is None:  # does not parse: every run would fail
+        return [None] * len(stdins)
     stdio = replace(ctx.problem, kind=ProblemKind.STDIO, function=None)
-    texts: list[str | None] = []
-    for seed in seeds:
-        program = code if seed is None else prepend_statements(code, [f"import random as _sstar_random; _sstar_random.seed({seed})"])
-        if program is None:  # does not parse: it would fail on every seed
-            return [None] * len(seeds)
-        (outcome,) = run_inputs(program, stdio, ctx.sandbox, [""], limits)
-        text = outcome.stdout.decode("utf-8", "replace")
-        ok = outcome.status is RunStatus.OK and bool(text.strip())
-        if ctx.trace is not None:
-            ctx.trace.event(event, program=code, seed=seed, status=outcome.status, bytes=len(outcome.stdout), stderr=outcome.stderr_tail)
-        texts.append(text if ok else None)
-    return texts
+    outcomes = run_inputs(program, stdio, ctx.sandbox, stdins, limits)
+    texts = [o.stdout.decode("utf-8", "replace") if o.status is RunStatus.OK else "" for o in outcomes]
+    if ctx.trace is not None:
+        runs = [{"seed": seed, "status": o.status, "bytes": len(o.stdout), "stderr": o.stderr_tail} for seed, o in zip(seeds or [None], outcomes)]
+        ctx.trace.event(event, program=code, runs=runs)
+    return [text if text.strip() else None for text in texts]
 
 
 def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequence[SynthInput]) -> dict[int, list[RunOutcome]]:
