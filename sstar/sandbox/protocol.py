@@ -95,12 +95,14 @@ class Sizing:
     io_mb: int  # the /run/sstar tmpfs: stdin, stdout, stderr files and the program
     memory_mb: int
     pids: int
+    shm_mb: int = 64  # the IPC namespace's cap on SysV shared memory, and /dev/shm's size
 
     def covers(self, other: "Sizing") -> bool:
-        return all(getattr(self, f) >= getattr(other, f) for f in ("tmp_mb", "io_mb", "memory_mb", "pids"))
+        return all(getattr(self, f) >= getattr(other, f) for f in ("tmp_mb", "io_mb", "memory_mb", "pids", "shm_mb"))
 
     def union(self, other: "Sizing") -> "Sizing":
-        return Sizing(**{f: max(getattr(self, f), getattr(other, f)) for f in ("slots", "tmp_mb", "io_mb", "memory_mb", "pids")})
+        fields = ("slots", "tmp_mb", "io_mb", "memory_mb", "pids", "shm_mb")
+        return Sizing(**{f: max(getattr(self, f), getattr(other, f)) for f in fields})
 
 
 def sizing(limits: Limits, slots: int, specs: Sequence[RunSpec] = (), source_bytes: int = 0) -> Sizing:
@@ -111,10 +113,29 @@ def sizing(limits: Limits, slots: int, specs: Sequence[RunSpec] = (), source_byt
     # capped at output_bytes (+1, to see the overflow).
     tmp = slots * (limits.tmp_mb + math.ceil(largest_files / MB)) + 8
     io = slots * (2 * output_mb + math.ceil(largest_stdin / MB) + 1) + math.ceil(source_bytes / MB) + 8
-    # tmpfs pages count against the memory cgroup too.
-    memory = slots * (limits.memory_mb + 32) + tmp + io + RUNNER_MARGIN_MB
+    # Shared memory outlives the process that made it and no rlimit sees it: the IPC
+    # namespace caps it (SysV through sysctls, POSIX through /dev/shm's size) at one
+    # program's memory limit, and the sandbox's memory holds both caps on top.
+    shm = limits.memory_mb
+    # tmpfs and shared-memory pages count against the memory cgroup too.
+    memory = slots * (limits.memory_mb + 32) + tmp + io + 2 * shm + RUNNER_MARGIN_MB
     pids = slots * limits.processes + 32
-    return Sizing(slots=slots, tmp_mb=tmp, io_mb=io, memory_mb=memory, pids=pids)
+    return Sizing(slots=slots, tmp_mb=tmp, io_mb=io, memory_mb=memory, pids=pids, shm_mb=shm)
+
+
+def ipc_sysctls(size: Sizing) -> dict[str, str]:
+    """The IPC namespace's limits for a sandbox of this size (both backends set them when
+    the namespace is made; a namespace's own sysctls need no privilege outside it)."""
+    pages = size.shm_mb * MB // 4096
+    return {
+        "kernel.shmmax": str(size.shm_mb * MB),  # one SysV segment
+        "kernel.shmall": str(pages),  # all SysV segments together, in pages
+        "kernel.shmmni": "64",  # SysV segments
+        "kernel.msgmni": "16",  # SysV message queues
+        "kernel.msgmnb": str(1 * MB),  # bytes in one queue
+        "kernel.sem": "250 8000 32 32",  # SEMMSL SEMMNS SEMOPM SEMMNI
+        "fs.mqueue.queues_max": "16",  # POSIX message queues
+    }
 
 
 def outcome_from(message: dict) -> RunOutcome:
