@@ -8,6 +8,7 @@ from sstar.cli import (
     batch_cmd,
     bench_cmd,
     check_cmd,
+    doctor_cmd,
     judge_cmd,
     models_cmd,
     report_cmd,
@@ -23,7 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (solve_cmd, judge_cmd, batch_cmd, report_cmd, check_cmd, models_cmd, sandbox_cmd, bench_cmd):
+for module in (solve_cmd, judge_cmd, batch_cmd, report_cmd, check_cmd, models_cmd, sandbox_cmd, doctor_cmd, bench_cmd):
     module.register(app)
 
 
