@@ -10,10 +10,9 @@ script below, run as root inside them. It builds a new root on a tmpfs (read-onl
 /etc, the merged-usr symlinks, a minimal /dev, a fresh /proc, bounded tmpfs mounts for the
 tests, a bounded /dev/shm, the runner bound read-only), writes the IPC namespace's limits,
 makes /proc/sys read-only, pivots into the new root and detaches the old one, so nothing
-of the host's file system stays reachable. Then it starts the runner as a child, through
-``setpriv`` (root holding only CAP_SETUID and CAP_SETGID, no_new_privs) and ``env -i``, and
-waits for it: pid 1 is the script, not the runner, because the runner changes its
-effective uid (which clears a parent-death signal) and pid 1's death must end everything.
+of the host's file system stays reachable. Then it drops to root holding only CAP_SETUID
+and CAP_SETGID with no_new_privs (``setpriv``) and becomes a small init (``INIT``) that
+starts the runner under ``env -i`` as its child and waits for it.
 
 Death: the host starts ``setpriv --pdeathsig KILL`` from a thread that lives as long as the
 runner, so ``unshare`` gets SIGKILL when that thread or this process dies (even by
@@ -112,8 +111,12 @@ umount -l /.old-root
 rmdir /.old-root
 mount -o remount,ro,nosuid,nodev /
 cd "$tmp_mount"
-"$@"
+exec "$@"
 """
+# Pid 1 once the caps are dropped: it runs the runner as its child and waits. Not exec:
+# the runner changes its effective uid, which clears a parent-death signal, and pid 1's
+# death (SIGKILL from unshare's --kill-child) is what must end the namespace.
+INIT = 'status=0; "$@" || status=$?; exit "$status"'
 
 
 def confine_command(size: Sizing, runner: str, python: str, env: Mapping[str, str]) -> list[str]:
@@ -131,9 +134,10 @@ def confine_command(size: Sizing, runner: str, python: str, env: Mapping[str, st
     cmd += ["/bin/sh", "-c", script, "sstar-confine", runner]
     cmd += [TMP_MOUNT, str(size.tmp_mb), IO_MOUNT, str(size.io_mb), str(size.shm_mb), RUNNER_IN_IMAGE]
     cmd += [str(len(sysctls)), *sysctls]
-    # The runner: root with only CAP_SETUID/CAP_SETGID (it switches tests to slot uids),
-    # nothing to regain through exec, and only the environment given.
+    # pid 1 and the runner: root with only CAP_SETUID/CAP_SETGID (the runner switches tests
+    # to slot uids), nothing to regain through exec, and only the environment given.
     cmd += ["setpriv", "--no-new-privs", "--bounding-set=-all,+setuid,+setgid", "--inh-caps=-all", "--clear-groups", "--"]
+    cmd += ["/bin/sh", "-c", INIT, "sstar-init"]
     cmd += ["env", "-i", *(f"{key}={value}" for key, value in env.items())]
     cmd += [python, "-I", RUNNER_IN_IMAGE]
     return cmd
