@@ -34,7 +34,7 @@ from sstar.sandbox.protocol import IO_MOUNT, TMP_MOUNT, Sizing, ipc_sysctls
 # pivot_root lives there, and a non-root PATH often lacks it).
 TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # util-linux (unshare, setpriv, pivot_root), mount (mount, umount), coreutils (the rest).
-TOOLS = ("unshare", "setpriv", "mount", "umount", "pivot_root", "env", "mkdir", "touch", "ln", "readlink", "rmdir")
+TOOLS = ("unshare", "setpriv", "mount", "umount", "pivot_root", "env", "mkdir", "ln", "readlink", "rmdir")
 MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")  # as bubblewrap's --dev
 # /proc entries a root process without capabilities could still write to: read-only.
@@ -52,8 +52,8 @@ exec 3<"$runner"
 
 mount -t tmpfs -o size=1m,mode=755,nosuid,nodev sstar-root "$ROOT_AT"
 cd "$ROOT_AT"
+mkdir -p usr etc dev proc ".$tmp_mount" ".$io_mount" ".${runner_in%/*}"
 for dir in usr etc; do
-    mkdir "$dir"
     mount --bind -o ro,nosuid,nodev "/$dir" "$dir"
 done
 for top in $MERGED_USR; do
@@ -65,30 +65,25 @@ for top in $MERGED_USR; do
     fi
 done
 
-mkdir dev
 mount -t tmpfs -o size=64k,mode=755,nosuid,noexec sstar-dev dev
+mkdir dev/pts dev/shm dev/mqueue
 for node in $DEV_NODES; do
-    touch "dev/$node"
+    : >"dev/$node"
     mount --bind "/dev/$node" "dev/$node"
 done
 ln -s /proc/self/fd dev/fd
 ln -s /proc/self/fd/0 dev/stdin
 ln -s /proc/self/fd/1 dev/stdout
 ln -s /proc/self/fd/2 dev/stderr
-mkdir dev/pts
-mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts dev/pts
 ln -s pts/ptmx dev/ptmx
-mkdir dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts dev/pts
 mount -t tmpfs -o "size=${shm_mb}m,mode=1777,nosuid,nodev,noexec" sstar-shm dev/shm
-mkdir dev/mqueue
 mount -t mqueue -o nosuid,nodev,noexec mqueue dev/mqueue 2>/dev/null || rmdir dev/mqueue
 
-mkdir proc
 mount -t proc -o nosuid,nodev,noexec proc proc
-mkdir -p ".$tmp_mount" ".$io_mount" "$(dirname ".$runner_in")"
 mount -t tmpfs -o "size=${tmp_mb}m,mode=755,nosuid,nodev" sstar-tmp ".$tmp_mount"
 mount -t tmpfs -o "size=${io_mb}m,mode=755,nosuid,nodev" sstar-io ".$io_mount"
-touch ".$runner_in"
+: >".$runner_in"
 mount --no-canonicalize --bind -o ro,nosuid,nodev /proc/self/fd/3 ".$runner_in"
 exec 3<&-
 
