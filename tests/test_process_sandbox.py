@@ -55,7 +55,8 @@ def test_the_host_file_system_is_invisible(box: ProcessSandbox) -> None:
             box,
             """
             import json, os, sys
-            print(json.dumps({"top": sorted(os.listdir("/")), "exists": {p: os.path.exists(p) for p in sys.argv[1:]}}))
+            mounts = [line.split()[4] for line in open("/proc/self/mountinfo")]
+            print(json.dumps({"top": sorted(os.listdir("/")), "exists": {p: os.path.exists(p) for p in sys.argv[1:]}, "mounts": mounts}))
             """,
             "/work",
             "/root",
@@ -67,6 +68,22 @@ def test_the_host_file_system_is_invisible(box: ProcessSandbox) -> None:
         )
     assert set(seen["top"]) <= {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "tmp", "run", "opt"}
     assert seen["exists"] == dict.fromkeys(seen["exists"], False)
+    dev = {f"/dev/{name}" for name in ("null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue")}
+    procs = {f"/proc/{name}" for name in ("sys", "sysrq-trigger", "irq", "bus", "fs")}
+    expected = {"/", "/usr", "/etc", "/dev", "/proc", "/tmp", "/run/sstar", RUNNER_IN_IMAGE} | dev | procs
+    assert set(seen["mounts"]) <= expected, set(seen["mounts"]) - expected
+
+
+def test_a_bigger_run_gets_a_bigger_dev_shm() -> None:
+    process_or_skip()
+    size = "import json, os\nv = os.statvfs('/dev/shm')\nprint(json.dumps(v.f_blocks * v.f_frsize))\n"
+    with ProcessSandbox(parallel=1) as sandbox:
+        sizes = []
+        for memory_mb in (64, 256):
+            [out] = sandbox.run(Program(size), [RunSpec("t", b"")], Limits(memory_mb=memory_mb))
+            assert out.status is RunStatus.OK, out
+            sizes.append(json.loads(out.stdout))
+    assert sizes == [64 * MB, 256 * MB]
 
 
 def test_proc_shows_only_the_sandbox(box: ProcessSandbox) -> None:

@@ -37,10 +37,11 @@ TOOL_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TOOLS = ("unshare", "setpriv", "mount", "umount", "pivot_root", "env", "mkdir", "ln", "readlink", "rmdir")
 MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")  # as bubblewrap's --dev
-# /proc entries a root process without capabilities could still write to: read-only.
-PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus")
-ROOT_AT = "/tmp"
-NAMESPACES = ("--mount", "--net", "--pid", "--ipc", "--uts", "--cgroup")  # where the new root is built, in the new mount namespace only
+# /proc entries a root process without capabilities could still write to: read-only
+# (Docker's list; the ones this kernel lacks are skipped).
+PROC_READ_ONLY = ("sys", "sysrq-trigger", "irq", "bus", "fs")
+ROOT_AT = "/tmp"  # where the new root is built, in the new mount namespace only
+NAMESPACES = ("--mount", "--net", "--pid", "--ipc", "--uts", "--cgroup")
 
 CONFINE = r"""
 set -eu
@@ -78,6 +79,7 @@ ln -s /proc/self/fd/2 dev/stderr
 ln -s pts/ptmx dev/ptmx
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts dev/pts
 mount -t tmpfs -o "size=${shm_mb}m,mode=1777,nosuid,nodev,noexec" sstar-shm dev/shm
+# POSIX message queues of the new IPC namespace, where the kernel has them.
 mount -t mqueue -o nosuid,nodev,noexec mqueue dev/mqueue 2>/dev/null || rmdir dev/mqueue
 
 mount -t proc -o nosuid,nodev,noexec proc proc
@@ -99,6 +101,7 @@ for entry in $PROC_READ_ONLY; do
     fi
 done
 
+# Into the new root; the old one (the host's whole tree) is detached, not just hidden.
 mkdir .old-root
 pivot_root . .old-root
 cd /
