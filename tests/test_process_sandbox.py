@@ -306,3 +306,16 @@ def test_missing_tools_are_named_with_the_fix(monkeypatch: pytest.MonkeyPatch, t
     assert "apt-get install util-linux" in problem[1]
     with pytest.raises(SandboxUnavailable, match="unshare"):
         ProcessSandbox(parallel=1)
+
+
+def test_a_failed_confinement_step_is_named_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    process_or_skip()
+    from sstar.sandbox import SandboxCrashed, confine
+
+    monkeypatch.setattr(confine, "ROOT_AT", "/nonexistent-sstar-root")
+    with ProcessSandbox(parallel=1) as sandbox:
+        with pytest.raises(SandboxCrashed) as caught:
+            sandbox.run(Program("print(1)"), [RunSpec("t", b"")], LIMITS)
+    message = str(caught.value)
+    assert "/nonexistent-sstar-root" in message and "mount" in message
+    assert "\n" not in message

@@ -306,7 +306,9 @@ class ProcessSandbox(Sandbox):
         if self._errors is None:
             return ""
         self._errors.seek(0)
-        return self._errors.read()[-1000:].decode(errors="replace").strip()
+        text = self._errors.read()[-1000:].decode(errors="replace")
+        # One line: the message ends up on one line of the CLI's output.
+        return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
     def _stop_runner(self) -> None:
         """End the runner: EOF on its stdin, then SIGKILL for unshare, whose death takes the
