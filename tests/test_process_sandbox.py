@@ -324,3 +324,13 @@ def test_a_failed_confinement_step_is_named_on_one_line(monkeypatch: pytest.Monk
             message = getattr(outcomes[0], "reason")
     assert "/nonexistent-sstar-root" in message and "mount" in message
     assert "\n" not in message
+
+
+def test_the_identity_changes_with_the_confinement(monkeypatch: pytest.MonkeyPatch) -> None:
+    process_or_skip()
+    from sstar.sandbox import process_backend
+
+    with ProcessSandbox(parallel=1) as sandbox:
+        before = sandbox.identity
+        monkeypatch.setattr(process_backend, "CONFINEMENT", process_backend.CONFINEMENT + "\nchanged")
+        assert sandbox.identity != before and sandbox.identity.startswith("process:")

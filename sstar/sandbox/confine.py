@@ -115,6 +115,8 @@ exec "$@"
 # the runner changes its effective uid, which clears a parent-death signal, and pid 1's
 # death (SIGKILL from unshare's --kill-child) is what must end the namespace.
 INIT = 'status=0; "$@" || status=$?; exit "$status"'
+# What identifies this confinement (in the sandbox's identity, hence in cache keys).
+CONFINEMENT = "\n".join([CONFINE, INIT, TOOL_PATH, ROOT_AT, *NAMESPACES, *MERGED_USR, *DEV_NODES, *PROC_READ_ONLY])
 
 
 def confine_command(size: Sizing, runner: str, python: str, env: Mapping[str, str]) -> list[str]:

@@ -31,7 +31,7 @@ from typing import IO, Iterator, Sequence
 
 from sstar.errors import SandboxUnavailable
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
-from sstar.sandbox.confine import TOOL_PATH, confine_command, missing_tools, namespace_problem
+from sstar.sandbox.confine import CONFINEMENT, TOOL_PATH, confine_command, missing_tools, namespace_problem
 from sstar.sandbox.image import BUILD_COMMAND, runner_path
 from sstar.sandbox.protocol import (
     SandboxCrashed,
@@ -203,7 +203,9 @@ class ProcessSandbox(Sandbox):
 
     @property
     def identity(self) -> str:
-        digest = hashlib.sha256(Path(self.runner).read_bytes()).hexdigest()[:12]
+        # The confinement is part of what a program sees (/dev/shm, IPC limits...): a change
+        # to it must not reuse cached results.
+        digest = hashlib.sha256(Path(self.runner).read_bytes() + CONFINEMENT.encode()).hexdigest()[:12]
         return f"process:{os.path.realpath(self.python)}:{digest}"
 
     def run(
