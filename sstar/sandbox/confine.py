@@ -69,6 +69,7 @@ done
 mount -t tmpfs -o size=64k,mode=755,nosuid,noexec sstar-dev dev
 mkdir dev/pts dev/shm dev/mqueue
 for node in $DEV_NODES; do
+    [ -e "/dev/$node" ] || continue
     : >"dev/$node"
     mount --bind "/dev/$node" "dev/$node"
 done
@@ -77,9 +78,9 @@ ln -s /proc/self/fd/0 dev/stdin
 ln -s /proc/self/fd/1 dev/stdout
 ln -s /proc/self/fd/2 dev/stderr
 ln -s pts/ptmx dev/ptmx
-mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts dev/pts
+# Pseudo-terminals and POSIX message queues of the new namespaces, where the kernel has them.
+mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts dev/pts 2>/dev/null || rmdir dev/pts
 mount -t tmpfs -o "size=${shm_mb}m,mode=1777,nosuid,nodev,noexec" sstar-shm dev/shm
-# POSIX message queues of the new IPC namespace, where the kernel has them.
 mount -t mqueue -o nosuid,nodev,noexec mqueue dev/mqueue 2>/dev/null || rmdir dev/mqueue
 
 mount -t proc -o nosuid,nodev,noexec proc proc
@@ -121,7 +122,7 @@ CONFINEMENT = "\n".join([CONFINE, INIT, TOOL_PATH, ROOT_AT, *NAMESPACES, *MERGED
 
 def confine_command(size: Sizing, runner: str, python: str, env: Mapping[str, str]) -> list[str]:
     """The command line that starts ``python -I RUNNER_IN_IMAGE`` confined (module doc)."""
-    cmd = ["setpriv", "--pdeathsig", "KILL", "--", "unshare", *NAMESPACES]
+    cmd = ["setpriv", "--pdeathsig", "KILL", "--", "unshare", *namespaces()]
     cmd += ["--fork", "--kill-child", "--propagation", "private", "--"]
     script = (
         CONFINE.replace("$TOOL_PATH", TOOL_PATH)
@@ -143,6 +144,15 @@ def confine_command(size: Sizing, runner: str, python: str, env: Mapping[str, st
     return cmd
 
 
+def namespaces() -> list[str]:
+    """unshare's namespace options; a cgroup namespace only where the kernel has them
+    (as bubblewrap's --unshare-cgroup-try: it hides the host's cgroup paths, no more)."""
+    wanted = list(NAMESPACES)
+    if not os.path.exists("/proc/self/ns/cgroup"):
+        wanted.remove("--cgroup")
+    return wanted
+
+
 def missing_tools() -> list[str]:
     """The tools of ``TOOLS`` not found on ``TOOL_PATH``."""
     dirs = TOOL_PATH.split(":")
@@ -152,7 +162,7 @@ def missing_tools() -> list[str]:
 def namespace_problem() -> str | None:
     """Why ``unshare`` cannot make this backend's namespaces here (a container without
     CAP_SYS_ADMIN, namespaces disabled...), or None when it can."""
-    probe = ["unshare", *NAMESPACES, "--fork", "--propagation", "private", "--", "true"]
+    probe = ["unshare", *namespaces(), "--fork", "--propagation", "private", "--", "true"]
     try:
         done = subprocess.run(probe, capture_output=True, env={"PATH": TOOL_PATH}, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as err:
