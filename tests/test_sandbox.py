@@ -173,7 +173,7 @@ def test_runs_from_several_threads_are_served_in_turn(sandbox: Sandbox) -> None:
 
 def test_the_calling_thread_may_end_between_runs(serial_sandbox: Sandbox) -> None:
     sandbox = serial_sandbox
-    # bwrap dies with the thread that started it (PR_SET_PDEATHSIG): not a worker's.
+    # The sandbox dies with the thread that started it (PR_SET_PDEATHSIG): not a worker's.
     import threading
 
     first: list[RunOutcome] = []

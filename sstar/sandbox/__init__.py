@@ -141,7 +141,7 @@ def doctor(*, smoke: bool = True) -> DoctorReport:
     if problem is not None:
         add(DoctorCheck("process", "requirements", False, problem[0], problem[1]))
     else:
-        add(DoctorCheck("process", "requirements", True, "root, bubblewrap and /usr/bin/python3 are here"))
+        add(DoctorCheck("process", "requirements", True, "root, namespaces (unshare), setpriv, mount and /usr/bin/python3 work here"))
         from sstar.sandbox.process_backend import CGROUP_ROOT
 
         stale_groups = reap_stale_cgroups()
@@ -156,7 +156,7 @@ def doctor(*, smoke: bool = True) -> DoctorReport:
                 with ProcessSandbox(parallel=1) as sandbox:
                     add(DoctorCheck("process", "run", True, _smoke(sandbox)))
             except SandboxUnavailable as err:
-                add(DoctorCheck("process", "run", False, str(err), "check that bwrap works here: bwrap --ro-bind / / true"))
+                add(DoctorCheck("process", "run", False, str(err), "see the message (the runner's stderr says which confinement step failed)"))
     return report
 
 

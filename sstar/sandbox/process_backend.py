@@ -1,14 +1,18 @@
-"""ProcessSandbox: the runner on the host, inside bubblewrap, for machines without Docker.
+"""ProcessSandbox: the runner on the host, in Linux namespaces, for machines without Docker.
 
-A session starts ``bwrap ... /usr/bin/python3 -I /opt/sstar/runner.py`` once; that runner
-serves its ``run()`` calls. bubblewrap gives the runner fresh network, pid, ipc and uts
-namespaces, a root file system that holds only read-only /usr and /etc (no /home, /root,
-/work...), private tmpfs mounts of bounded size for the tests' directories and I/O that
-vanish with the namespaces, and only CAP_SETUID/CAP_SETGID. ``--die-with-parent``
-(PR_SET_PDEATHSIG) ends the namespaces, with every test in them, if this process dies,
-even by SIGKILL. When this process is root and cgroup v1 is mounted, the runner also sits
-in a pids and a memory cgroup of the session's (a second fence against fork and memory
-bombs), removed on close.
+A session starts the runner (``/usr/bin/python3 -I /opt/sstar/runner.py``) once, confined
+with util-linux's ``unshare``/``setpriv`` and ``mount`` (``confine.py``); that runner serves
+its ``run()`` calls. It gets fresh mount, network, pid, ipc, uts and cgroup namespaces, a
+root file system that holds only read-only /usr and /etc (no /home, /root, /work, no host
+/tmp), private tmpfs mounts of bounded size for the tests' directories and I/O and for
+/dev/shm, the IPC namespace's limits of ``ipc_sysctls``, and only CAP_SETUID/CAP_SETGID.
+A parent-death signal ends the namespaces, with every test in them, if this process dies,
+even by SIGKILL. When the cgroup v1 pids and memory controllers are mounted, the runner
+also sits in a pids and a memory cgroup of the session's (a second fence against fork and
+memory bombs), removed on close.
+
+It needs root: the runner gives each parallel slot its own uid, and without root an
+unprivileged user namespace maps only the caller's own uid (see ``process_backend_problem``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import os
 import select
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -28,11 +31,9 @@ from typing import IO, Iterator, Sequence
 
 from sstar.errors import SandboxUnavailable
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
-from sstar.sandbox.image import BUILD_COMMAND, RUNNER_IN_IMAGE, runner_path
+from sstar.sandbox.confine import CONFINEMENT, TOOL_PATH, confine_command, missing_tools, namespace_problem
+from sstar.sandbox.image import BUILD_COMMAND, runner_path
 from sstar.sandbox.protocol import (
-    IO_MOUNT,
-    MB,
-    TMP_MOUNT,
     SandboxCrashed,
     Sizing,
     collect,
@@ -133,44 +134,31 @@ def reap_stale_cgroups() -> list[str]:
     return removed
 
 
-def bwrap_command(size: Sizing, runner: str, python: str) -> list[str]:
-    """The bubblewrap command line that starts the runner (see the module docstring)."""
-    cmd = ["bwrap", "--die-with-parent", "--new-session"]
-    for ns in ("--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"):
-        cmd.append(ns)
-    # Only what python3 needs, read-only: /usr (merged-usr symlinks for /bin, /lib...) and /etc.
-    cmd += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / top
-        if path.is_symlink():
-            cmd += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            cmd += ["--ro-bind", str(path), str(path)]
-    cmd += ["--dev", "/dev", "--proc", "/proc"]
-    cmd += ["--size", str(size.tmp_mb * MB), "--tmpfs", TMP_MOUNT]
-    cmd += ["--size", str(size.io_mb * MB), "--tmpfs", IO_MOUNT]
-    cmd += ["--ro-bind", runner, RUNNER_IN_IMAGE]
-    cmd += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    cmd += ["--clearenv"]
-    for key, value in ENV.items():
-        cmd += ["--setenv", key, value]
-    cmd += ["--chdir", "/tmp", "--", python, "-I", RUNNER_IN_IMAGE]
-    return cmd
-
-
 def process_backend_problem(python: str = HOST_PYTHON) -> tuple[str, str] | None:
     """What keeps this backend from working here and what to do about it, or None."""
     if os.name != "posix" or not Path("/proc/self/status").exists():
         return "the process sandbox needs Linux", "use the Docker backend (--sandbox docker)"
     if os.geteuid() != 0:
+        # An unprivileged user namespace maps one uid (ours) only, without newuidmap and
+        # /etc/subuid: tests could not get a uid of their own apart from the runner's.
         return (
-            "the process sandbox must run as root (it switches tests to unprivileged uids)",
-            f"run sstar as root, or use the Docker backend (`{BUILD_COMMAND}`, then --sandbox docker)",
+            "the process sandbox must run as root (it gives every parallel test its own uid)",
+            f"run sstar as root, or install Docker and run `{BUILD_COMMAND}`",
         )
-    if shutil.which("bwrap") is None:
-        return "the process sandbox needs bubblewrap", "apt-get install bubblewrap"
+    missing = missing_tools()
+    if missing:
+        return (
+            f"the process sandbox needs {', '.join(missing)}, missing here",
+            "apt-get install util-linux mount coreutils",
+        )
     if not os.access(python, os.X_OK):
         return f"the process sandbox runs programs with {python}, which is missing", "apt-get install python3"
+    refused = namespace_problem()
+    if refused is not None:
+        return (
+            f"the process sandbox cannot create namespaces here (unshare: {refused})",
+            f"run sstar as root on the host, not in a restricted container, or install Docker and run `{BUILD_COMMAND}`",
+        )
     return None
 
 
@@ -182,7 +170,7 @@ def check_process_backend(python: str = HOST_PYTHON) -> None:
 
 
 class ProcessSandbox(Sandbox):
-    """Runs programs with the host's /usr/bin/python3 inside bubblewrap namespaces.
+    """Runs programs with the host's /usr/bin/python3 in namespaces of its own (``confine.py``).
 
     One runner (in one set of namespaces) serves the session's runs one after the other;
     a run that needs bigger tmpfs mounts than it has gets a fresh one. ``run()`` calls from
@@ -203,7 +191,7 @@ class ProcessSandbox(Sandbox):
         self._proc: subprocess.Popen[bytes] | None = None
         self._lines: Iterator[bytes] | None = None
         self._errors: IO[bytes] | None = None
-        self._keeper: tuple[threading.Thread, threading.Event] | None = None  # bwrap's parent thread
+        self._keeper: tuple[threading.Thread, threading.Event] | None = None  # the parent thread of unshare
         self._size: Sizing | None = None
         self._patience = 30.0
         self._closed = False
@@ -215,7 +203,9 @@ class ProcessSandbox(Sandbox):
 
     @property
     def identity(self) -> str:
-        digest = hashlib.sha256(Path(self.runner).read_bytes()).hexdigest()[:12]
+        # The confinement is part of what a program sees (/dev/shm, IPC limits...): a change
+        # to it must not reuse cached results.
+        digest = hashlib.sha256(Path(self.runner).read_bytes() + CONFINEMENT.encode()).hexdigest()[:12]
         return f"process:{os.path.realpath(self.python)}:{digest}"
 
     def run(
@@ -252,15 +242,15 @@ class ProcessSandbox(Sandbox):
                     raise SandboxCrashed(f"{err} (runner stderr: {detail})") from None
                 raise
             except BaseException:
-                # Ctrl-C included: killing bwrap ends the namespaces and every test in them.
+                # Ctrl-C included: killing unshare ends the namespaces and every test in them.
                 self._stop_runner()
                 raise
 
     def _start_runner(self, size: Sizing) -> None:
-        cmd = bwrap_command(size, self.runner, self.python)
+        cmd = confine_command(size, self.runner, self.python, ENV)
         if self.cgroup is not None:
             self.cgroup.configure(size.pids, size.memory_mb)
-            # The shell joins the cgroups, then becomes bwrap: nothing escapes them.
+            # The shell joins the cgroups, then becomes setpriv/unshare: nothing escapes them.
             script = 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"'
             cmd = ["/bin/sh", "-c", script, "sstar-cgroup", *self.cgroup.procs_files(), *cmd]
         self._errors = tempfile.TemporaryFile()
@@ -270,7 +260,7 @@ class ProcessSandbox(Sandbox):
         spawned: list[subprocess.Popen[bytes] | BaseException] = []
 
         def keeper() -> None:
-            # PR_SET_PDEATHSIG fires when the *thread* that started bwrap ends: start it from
+            # PR_SET_PDEATHSIG fires when the *thread* that started unshare ends: start it from
             # a thread that lives as long as the runner, not from whichever thread called run().
             try:
                 spawned.append(
@@ -279,7 +269,7 @@ class ProcessSandbox(Sandbox):
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=errors,
-                        env=ENV,
+                        env={"PATH": TOOL_PATH},  # the runner's own environment is ENV
                         close_fds=True,
                         start_new_session=True,  # Ctrl-C reaches us only; we stop the runner ourselves
                     )
@@ -295,7 +285,7 @@ class ProcessSandbox(Sandbox):
         proc = spawned[0]
         if isinstance(proc, BaseException):
             stop.set()
-            raise SandboxUnavailable(f"could not start bubblewrap: {proc}") from proc
+            raise SandboxUnavailable(f"could not start the process sandbox ({proc}): run `sstar sandbox doctor`") from proc
         assert proc.stdout is not None
         self._keeper = (thread, stop)
         self._proc = proc
@@ -318,11 +308,13 @@ class ProcessSandbox(Sandbox):
         if self._errors is None:
             return ""
         self._errors.seek(0)
-        return self._errors.read()[-1000:].decode(errors="replace").strip()
+        text = self._errors.read()[-1000:].decode(errors="replace")
+        # One line: the message ends up on one line of the CLI's output.
+        return "; ".join(line.strip() for line in text.splitlines() if line.strip())
 
     def _stop_runner(self) -> None:
-        """End the runner: EOF on its stdin, then SIGKILL for bwrap, whose death takes the
-        namespaces' pid 1, hence every test, along."""
+        """End the runner: EOF on its stdin, then SIGKILL for unshare, whose death takes the
+        namespaces' pid 1 (``--kill-child``), hence every test, along."""
         proc, self._proc = self._proc, None
         self._lines = None
         self._size = None
