@@ -3,7 +3,8 @@
 Sandboxes: ``docker_sandbox`` and ``process_sandbox`` are session-scoped (one container,
 one cgroup for the whole run); ``sandbox`` runs a test once per backend. Docker tests skip
 with the reason when there is no engine or image, unless SSTAR_REQUIRE_DOCKER=1 (CI sets
-it after `sstar sandbox build --offline`), where they fail instead.
+it after `sstar sandbox build --offline`), where they fail instead; likewise process tests
+and SSTAR_REQUIRE_PROCESS=1 (CI, as root).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def process_or_skip() -> None:
 
     problem = process_backend_problem()
     if problem is not None:
+        if os.environ.get("SSTAR_REQUIRE_PROCESS") == "1":
+            pytest.fail(f"SSTAR_REQUIRE_PROCESS=1 but {problem[0]}: {problem[1]}", pytrace=False)
         pytest.skip(f"{problem[0]}: {problem[1]}")
 
 
