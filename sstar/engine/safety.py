@@ -54,7 +54,10 @@ RELEVANT_CPU_FLAGS = frozenset(
         "asimd", "asimddp", "sve", "sve2", "i8mm", "bf16", "fphp", "asimdhp",
     }
 )
+# Signals that native code raises when it goes wrong; SIGKILL (the OOM killer), SIGTERM or
+# SIGINT say nothing about the load options.
 CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGILL, signal.SIGBUS, signal.SIGFPE, signal.SIGABRT, signal.SIGSYS, signal.SIGTRAP})
+CRASH_SIGNAL_NAMES = frozenset(s.name for s in CRASH_SIGNALS)
 GPU_BACKENDS = ("CUDA", "ROCm", "HIP", "Metal", "Vulkan", "SYCL", "OpenCL", "CANN", "MUSA", "Kompute", "BLAS")
 
 
@@ -284,7 +287,7 @@ class ProbeResult:
 
     @property
     def crashed(self) -> bool:
-        return self.signal is not None or self.timed_out
+        return self.timed_out or self.signal in CRASH_SIGNAL_NAMES
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -533,8 +536,9 @@ def _probe_child(model_path: Path, options: LoadOptions, timeout: float, target:
         return ProbeResult(False, options, timed_out=True, seconds=out.seconds,
                            message=f"the probe did not finish in {timeout:.0f} s")
     if out.signal is not None:
+        why = "" if out.signal in CRASH_SIGNAL_NAMES else " (not a crash: out of memory, or stopped by someone)"
         return ProbeResult(False, options, signal=out.signal, seconds=out.seconds,
-                           message=f"killed by {out.signal} loading or decoding {model_path.name}")
+                           message=f"killed by {out.signal} loading or decoding {model_path.name}{why}")
     r = out.result or {}
     if "error" in r or out.returncode != 0 or not r:
         detail = r.get("error") or out.stderr_tail or f"exit code {out.returncode}"
@@ -571,7 +575,7 @@ def probe(
 def _remember(build: dict[str, Any], path: Path, result: ProbeResult) -> None:
     # Only a clean decode or a crash by a signal is a verdict on the options; a timeout or a
     # Python error may be the machine's load or a broken file, so the next load probes again.
-    if result.ok or result.signal is not None:
+    if result.ok or (result.crashed and not result.timed_out):
         _write_record("probe", probe_key(build, path, result.options), result.to_json())
 
 
