@@ -8,7 +8,8 @@ parent ignores SIGINT while it waits, forwards SIGTERM (and SIGHUP), passes the 
 through, and dies of the same signal as the child when that signal is not a crash.
 
 Kept small: this module imports nothing heavy, so the cost is one more interpreter
-start. ``SSTAR_NO_GUARD=1`` runs the CLI in this process (for a debugger).
+start (measured: `sstar --help` 0.170 s against 0.140 s unguarded, best of 20).
+``SSTAR_NO_GUARD=1`` runs the CLI in this process (for a debugger).
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def child_setup() -> None:
         import faulthandler
 
         try:
-            _kept.append(os.fdopen(int(fd), "w"))  # alive as long as the process
-            faulthandler.enable(_kept[-1], all_threads=True)  # llama.cpp crashes in its worker threads
+            trace_file = os.fdopen(int(fd), "w")
+            _kept.append(trace_file)  # alive as long as the process
+            faulthandler.enable(trace_file, all_threads=True)  # llama.cpp crashes in its worker threads
         except (OSError, ValueError):
             pass
 
