@@ -73,8 +73,8 @@ def test_crash_site_reads_a_cut_short_dump() -> None:
 
 WAITER = (
     "import os, sys, time\n"
-    "print(os.getpid(), flush=True)\n"
     "try:\n"
+    "    print(os.getpid(), flush=True)\n"  # inside the try: Ctrl-C may come right after
     "    time.sleep(60)\n"
     "except KeyboardInterrupt:\n"
     "    print('interrupted', flush=True)\n"
