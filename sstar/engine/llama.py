@@ -27,6 +27,12 @@ KV layout (``kv_unified``):
   sequences share the prompt's cells (least memory). Every sequence's attention then spans
   every cell (masked), and results differ slightly with the batch's composition.
 
+Loading: some builds crash (a signal, not an exception) on some CPUs: an AMX build on an
+AMX Xeon segfaults in ``llama_decode`` unless loaded without extra buffer types. The load
+options are chosen, and verified by a probe in a child process, before this process loads
+anything (sstar.engine.safety; once per build and model, then cached). ``engine_facts()``
+and ``probe()`` (re-exported here) give ``sstar doctor`` the same facts.
+
 The context is sized to hold every sequence, reused by later calls when big enough, and
 cleared between calls. Requests that do not fit in one context (``n_ctx`` cap, 256
 sequences) run in several waves.
