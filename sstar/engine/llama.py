@@ -27,6 +27,12 @@ KV layout (``kv_unified``):
   sequences share the prompt's cells (least memory). Every sequence's attention then spans
   every cell (masked), and results differ slightly with the batch's composition.
 
+Loading: some builds crash (a signal, not an exception) on some CPUs: an AMX build on an
+AMX Xeon segfaults in ``llama_decode`` unless loaded without extra buffer types. The load
+options are chosen, and verified by a probe in a child process, before this process loads
+anything (sstar.engine.safety; once per build and model, then cached). ``engine_facts()``
+and ``probe()`` (re-exported here) give ``sstar doctor`` the same facts.
+
 The context is sized to hold every sequence, reused by later calls when big enough, and
 cleared between calls. Requests that do not fit in one context (``n_ctx`` cap, 256
 sequences) run in several waves.
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import ctypes
 import os
 import secrets
@@ -43,7 +50,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -51,7 +58,21 @@ from typing import Any
 
 from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, is_degenerate
 from sstar.extract import closed_block_end
+from sstar.engine.safety import (
+    EngineFacts,
+    LoadDecision,
+    LoadOptions,
+    ProbeResult,
+    choose_load_options,
+    engine_facts,
+    probe,
+)
 from sstar.errors import EngineError
+
+__all__ = [
+    "EngineFacts", "LlamaEngine", "LoadDecision", "LoadOptions", "ProbeResult", "SequentialLlamaEngine",
+    "engine_facts", "probe",
+]
 
 LLAMA_INSTALL_HINT = (
     "install sstar's llama extra, e.g. pip install 'sstar[llama]' (or a model extra such as "
@@ -216,7 +237,11 @@ class LlamaEngine(Engine):
     ``flash_attn``: force llama.cpp's flash attention on or off (default: its own choice);
     ``n_threads``: CPU threads (default: every core this process may use);
     ``n_gpu_layers``: layers to offload (default: all when llama.cpp was built with GPU
-    support, none otherwise).
+    support, none otherwise);
+    ``load_options``: how to load the model, used as given (no decision, no probe);
+    ``verify_load``: when choosing the options here, verify them by a probe in a child
+    process (cached per build and model: see sstar.engine.safety); False takes the
+    decision's first choice unverified.
     """
 
     name = "llama"
@@ -233,8 +258,24 @@ class LlamaEngine(Engine):
         label: str | None = None,
         kv_unified: bool = False,
         flash_attn: bool | None = None,
+        load_options: LoadOptions | None = None,
+        verify_load: bool = True,
     ) -> None:
         super().__init__()
+        self._lib: Any = None  # close() before the library is loaded: nothing to free
+        self._model: Any = None
+        self._ctx: Any = None
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise EngineError(f"model file {model_path} does not exist.")
+        if load_options is None:
+            # Decided (and probed in a child, once per build and model) BEFORE this process
+            # loads anything: a configuration that crashes must crash a child, not us.
+            self.load_decision = choose_load_options(model_path, n_gpu_layers=n_gpu_layers, verify=verify_load)
+            load_options = self.load_decision.options
+        else:
+            self.load_decision = LoadDecision(load_options, verified=False)
+        self.load_options = load_options
         lib = import_llama_cpp()
         self.kv_unified = kv_unified
         self.flash_attn = flash_attn
@@ -246,8 +287,6 @@ class LlamaEngine(Engine):
         self.n_batch = max(32, n_batch)
         self.max_ctx = n_ctx or DEFAULT_MAX_CTX
         self._fixed_ctx = n_ctx is not None
-        self._model: Any = None
-        self._ctx: Any = None
         self._ctx_cells = 0
         self._ctx_seqs = 0
         self._ctx_batch = 0
@@ -258,14 +297,9 @@ class LlamaEngine(Engine):
             _LLAMA_LOG.verbose_engines.add(self)
         lib.llama_backend_init()
 
-        if not self.model_path.is_file():
-            self.close()
-            raise EngineError(f"model file {self.model_path} does not exist.")
         mparams = lib.llama_model_default_params()
-        if n_gpu_layers is None:
-            n_gpu_layers = -1 if lib.llama_supports_gpu_offload() else 0
-        mparams.n_gpu_layers = n_gpu_layers
-        self.n_gpu_layers = n_gpu_layers
+        load_options.apply(mparams)
+        self.n_gpu_layers = load_options.n_gpu_layers
         self._model = lib.llama_model_load_from_file(str(self.model_path).encode(), mparams)
         if not self._model:
             tail = self._log_excerpt()
@@ -674,6 +708,34 @@ class LlamaEngine(Engine):
         return f" (llama.cpp: {' | '.join(lines)})" if lines else ""
 
 
+_PARAMS_PATCH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _model_params_patched(lib: ModuleType, options: LoadOptions) -> Iterator[None]:
+    """While the high-level ``Llama`` object is built, its model params get ``options``.
+
+    ``Llama.__init__`` takes no argument for ``use_extra_bufts``; it calls
+    ``llama_model_default_params()`` once, from its module's reference to the low-level
+    module, and loads the model right after: that one function is wrapped for that time.
+    """
+    low = lib.llama_cpp
+    original = low.llama_model_default_params
+
+    def patched() -> Any:
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = options.extra_bufts
+        return params
+
+    with _PARAMS_PATCH_LOCK:
+        low.llama_model_default_params = patched
+        try:
+            yield
+        finally:
+            low.llama_model_default_params = original
+
+
 class SequentialLlamaEngine(Engine):
     """One sequence at a time through the high-level ``Llama.create_chat_completion``.
 
@@ -691,17 +753,23 @@ class SequentialLlamaEngine(Engine):
         n_threads: int | None = None,
         n_gpu_layers: int | None = None,
         verbose: bool = False,
+        load_options: LoadOptions | None = None,
+        verify_load: bool = True,
     ) -> None:
         super().__init__()
+        self._llm: Any = None
+        if not Path(model_path).is_file():
+            raise EngineError(f"model file {model_path} does not exist.")
+        # The same safe choice as LlamaEngine (verified by a probe in a child, cached).
+        options = load_options or choose_load_options(model_path, n_gpu_layers=n_gpu_layers, verify=verify_load).options
         lib = import_llama_cpp()
         threads = n_threads or default_threads()
-        if n_gpu_layers is None:
-            n_gpu_layers = -1 if lib.llama_supports_gpu_offload() else 0
         try:
-            self._llm: Any = lib.Llama(
-                model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_gpu_layers=n_gpu_layers, n_batch=512, verbose=verbose,
-            )
+            with _model_params_patched(lib, options):
+                self._llm = lib.Llama(
+                    model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                    n_gpu_layers=options.n_gpu_layers, n_batch=512, verbose=verbose,
+                )
         except (ValueError, RuntimeError) as err:
             raise EngineError(f"llama-cpp-python could not load {model_path}: {err}") from None
 
