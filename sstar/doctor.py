@@ -94,12 +94,9 @@ def cache_checks() -> list[Check]:
     from sstar.models import cache_dir
 
     dirs = [("models", cache_dir(), True), ("execution cache", default_cache_dir(), False)]
-    try:
-        from sstar.engine.probe import verdict_dir
+    from sstar.engine.safety import verdict_dir
 
-        dirs.append(("engine verdicts", verdict_dir(), False))
-    except ImportError:  # pragma: no cover - the probe module ships with sstar
-        pass
+    dirs.append(("engine verdicts", verdict_dir(), False))
     checks = []
     seen: set[Path] = set()
     for name, path, required in dirs:
@@ -146,31 +143,72 @@ def engine_checks(model: str, model_path: Path | None, *, run: bool = True) -> l
         return [Check("engine", "scripted", True, "the built-in scripted engine needs nothing")]
     if model.startswith("openai:"):
         return [Check("engine", "openai", True, "an OpenAI-compatible server: not checked by the doctor", required=False)]
-    from sstar.engine.probe import engine_facts, probe
+    from sstar.engine.llama import LLAMA_INSTALL_HINT
+    from sstar.engine.safety import choose_load_options, engine_facts, probe
 
     facts = engine_facts()
-    checks: list[Check] = []
     if not facts.installed:
-        checks.append(Check("engine", "llama-cpp-python", False, facts.problem, facts.fix))
-        return checks
-    checks.append(Check("engine", "llama-cpp-python", facts.in_tested_range,
-                        f"{facts.version} at {facts.library}" + ("" if facts.in_tested_range else f", outside the tested range {facts.tested_range}"),
-                        f"pip install --force-reinstall --no-cache-dir 'llama-cpp-python{facts.tested_range}'",
-                        required=False))
-    checks.append(Check("engine", "build", True, facts.build_summary, required=False))
-    checks.append(Check("engine", "CPU", True, facts.cpu_summary, required=False))
-    checks.append(Check("engine", "threads", True, f"{facts.threads} (every core this process may use)", required=False))
+        return [Check("engine", "llama-cpp-python", False, "not installed", LLAMA_INSTALL_HINT)]
+    if facts.problem:
+        return [Check("engine", "llama-cpp-python", False, facts.problem, facts.rebuild_command)]
+    tested = _tested_llama_spec()
+    in_range = tested is None or _version_in(facts.version or "", tested)
+    checks = [
+        Check("engine", "llama-cpp-python", in_range,
+              f"{facts.version} at {facts.library_path}" + ("" if in_range else f", not the tested {tested}"),
+              f"pip install --force-reinstall --no-cache-dir 'llama-cpp-python{tested}'", required=False),
+    ]
+    amx = facts.build_amx and facts.cpu_amx
+    build = ", ".join(facts.build_cpu_features) or "no SIMD features"
+    backends = ", ".join(facts.build_backends) or "CPU"
+    checks.append(Check("engine", "build", True, f"{backends}; {build}" + (
+        " (AMX kernels crash in llama.cpp: models load without extra buffer types)" if amx else ""), required=False))
+    checks.append(Check("engine", "CPU", True, f"{facts.cpu_model}: {', '.join(facts.cpu_flags) or 'no AVX'}", required=False))
+    checks.append(Check("engine", "threads", True, f"{facts.default_threads} (every core this process may use)", required=False))
     gpu_fix = 'for a GPU: CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python'
-    checks.append(Check("engine", "GPU offload", facts.gpu_offload, facts.gpu_summary, gpu_fix, required=False))
+    gpu = f"{', '.join(facts.gpu_backends)}: every layer offloaded" if facts.gpu_offload else "a CPU-only build"
+    checks.append(Check("engine", "GPU offload", facts.gpu_offload, gpu, gpu_fix, required=False))
+    name = "load and decode"
     if model_path is None:
-        checks.append(Check("engine", "load and decode", False, "skipped: the model is not usable (see above)",
-                            "install the model first"))
-    elif not run:
-        checks.append(Check("engine", "load and decode", True, "not tried (--no-run)", required=False))
-    else:
-        result = probe(model_path)
-        checks.append(Check("engine", "load and decode", result.ok, result.summary, result.fix))
+        checks.append(Check("engine", name, False, "skipped: the model is not usable (see above)", "install the model first"))
+        return checks
+    if not run:
+        checks.append(Check("engine", name, True, "not tried (--no-run)", required=False))
+        return checks
+    try:
+        decision = choose_load_options(model_path)  # what solve does: the ladder, probed once and cached
+    except SstarError as err:
+        checks.append(Check("engine", name, False, "every load option crashed or failed", str(err)))
+        return checks
+    crashed = [t for t in decision.tried if not t.ok]
+    result = probe(model_path, decision.options)  # a fresh child every time: the doctor's own look
+    detail = (f"{result.options.label}: loaded in {result.load_s:.1f} s, {result.decoded_tokens} tokens at "
+              f"{result.tok_s:.1f} tok/s in a child process" if result.ok else result.message)
+    if crashed:
+        detail += "; crashed before: " + ", ".join(f"{t.options.label} ({t.signal or 'timed out'})" for t in crashed)
+    checks.append(Check("engine", name, result.ok, detail, f"{facts.rebuild_command}; then run `sstar doctor` again"))
     return checks
+
+
+def _tested_llama_spec() -> str | None:
+    """The llama-cpp-python version range sstar's `llama` extra pins (the tested one)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        for line in requires("sstar") or []:
+            if line.startswith("llama-cpp-python") and "extra ==" in line and '"llama"' in line:
+                return line.split(";")[0][len("llama-cpp-python"):].strip().strip("()")
+    except PackageNotFoundError:
+        return None
+    return None
+
+
+def _version_in(version: str, spec: str) -> bool:
+    try:
+        from packaging.specifiers import SpecifierSet
+    except ImportError:  # pragma: no cover - packaging comes with pip
+        return True
+    return version in SpecifierSet(spec)
 
 
 # --- sandbox ---------------------------------------------------------------------------
