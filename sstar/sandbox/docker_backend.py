@@ -31,6 +31,8 @@ from sstar.sandbox.protocol import (
     collect,
     default_parallel,
     encode_request,
+    ipc_sysctls,
+    with_detail,
     sizing,
     split_lines,
     uid_base,
@@ -157,7 +159,12 @@ class DockerSandbox(Sandbox):
             cap_drop=["ALL"],
             cap_add=CAPABILITIES,
             security_opt=["no-new-privileges"],
-            ipc_mode="none",  # no /dev/shm to leave things in
+            # Its own IPC namespace with a bounded /dev/shm (multiprocessing's semaphores
+            # live there) and SysV caps: the runner empties both between programs, and the
+            # caps keep shared memory (which outlives processes) inside the memory limit.
+            ipc_mode="private",
+            shm_size=f"{size.shm_mb}m",
+            sysctls=ipc_sysctls(size),
             init=True,  # tini as PID 1: reaps, and forwards the end of `cat`
             auto_remove=True,
             ulimits=[Ulimit(name="nofile", soft=1024, hard=4096), Ulimit(name="core", soft=0, hard=0)],
@@ -242,10 +249,14 @@ class DockerSandbox(Sandbox):
                 try:
                     return collect(lines, specs, on_result, "docker sandbox")
                 except SandboxCrashed as err:
+                    # The runner died or misbehaved (a program may have exhausted the
+                    # sandbox): the tests without a result are SE, and the next run gets
+                    # a fresh container.
                     detail = self._runner_errors[-1000:].decode(errors="replace").strip()
-                    if detail:
-                        raise SandboxCrashed(f"{err} (runner stderr: {detail})") from None
-                    raise
+                    self._stop_container()
+                    if err.outcomes is None:
+                        raise
+                    return with_detail(err.outcomes, detail)
             except BaseException:
                 # Ctrl-C, a stuck or crashed runner: its socket closes (the runner sees EOF
                 # and kills its tests) and the container goes too; the next run starts a

@@ -24,7 +24,11 @@ Each test runs in a child forked from this interpreter (no interpreter start per
 under a per-slot unprivileged uid so parallel tests cannot touch each other. After every
 test nothing of that uid may remain: unless /proc shows none, a reaper forked under the
 slot's uid sends kill(-1, SIGKILL) (daemons that left the process group included); the
-runner reaps them and wipes the slot's working directory.
+runner reaps them, removes the SysV IPC objects and POSIX shared memory and message queues
+of that uid, and wipes the slot's working directory (which no other slot can reach). At the
+end of every request /dev/shm and /dev/mqueue are emptied whatever owns their entries: the
+next program starts from a clean sandbox. Test children volunteer for the OOM killer
+(oom_score_adj 1000), so a sandbox out of memory loses a test, not the runner.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import os
 import resource
 import select
 import signal
+import stat
 import sys
 import time
 import types
@@ -70,6 +75,10 @@ PROGRAM_NAME = "solution.py"
 SHARED_DIRS = ("/dev/mqueue", "/dev/shm")  # POSIX message queues and shared memory
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}  # + HOME, TMPDIR
+SYSVIPC = (("shm", "shmid"), ("msg", "msqid"), ("sem", "semid"))  # /proc/sysvipc/NAME, id column
+IPC_RMID = 0
+OOM_CONTROL = "/sys/fs/cgroup/memory/memory.oom_control"  # cgroup v1: counts OOM kills
+PURGE_DEPTH = 64  # nested directories of mixed owners purge() follows before giving up
 
 
 class Abort(Exception):
@@ -82,7 +91,10 @@ class Slot:
     def __init__(self, index: int, uid: int, scratch: str, io_root: str) -> None:
         self.index = index
         self.uid = uid
-        self.work = os.path.join(scratch, "w%d" % index)  # the test's cwd, owned by uid
+        # root:uid 0710: only this slot's uid gets through, so no other slot can plant
+        # anything in (or read from) its working directory, whatever modes the test sets.
+        self.home = os.path.join(scratch, "s%d" % index)
+        self.work = os.path.join(self.home, "w")  # the test's cwd, owned by uid
         self.io = os.path.join(io_root, "io%d" % index)  # stdin/stdout/stderr files, root only
         self.reset()
 
@@ -95,6 +107,7 @@ class Slot:
         self.ended = 0.0
         self.deadline = math.inf
         self.timed_out = False
+        self.inherited = 0  # bytes of the runner's memory beyond a fresh interpreter's, at fork
 
     @property
     def busy(self) -> bool:
@@ -212,17 +225,151 @@ def wipe(path: str) -> None:
 
 
 def drop_owned(directory: str, uid: int) -> None:
-    """Unlink the entries of ``directory`` that belong to ``uid`` (run as that uid)."""
+    """Remove the entries of ``directory`` that belong to ``uid``, directories and their
+    contents too (run as that uid). Best effort: what stays is purged at the request's end."""
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return
     for entry in entries:
         try:
-            if entry.stat(follow_symlinks=False).st_uid == uid:
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                wipe(entry.path)
+                os.rmdir(entry.path)
+            else:
                 os.unlink(entry.path)
         except OSError:
             pass
+
+
+def as_uid(uid: int) -> None:
+    """Become ``uid`` from whatever we are now (only root may switch to another uid)."""
+    become(0)
+    if uid != 0:
+        become(uid)
+
+
+def purge(directory: str) -> list:
+    """Empty ``directory`` (a sticky, world-writable one such as /dev/shm) whatever uid owns
+    each entry, becoming each owner in turn (the runner has no CAP_DAC_OVERRIDE); returns
+    what could not be removed. Ends as root."""
+    left: list = []
+    try:
+        top = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return left
+    try:
+        for name in os.listdir(top):
+            try:
+                remove_entry(top, name, 0)
+            except OSError as exc:
+                left.append("%s/%s: %s" % (directory, name, exc.strerror))
+    finally:
+        os.close(top)
+        become(0)
+    return left
+
+
+def remove_entry(parent: int, name: str, depth: int) -> None:
+    """Remove ``name`` in the directory ``parent``: a directory is emptied as its owner
+    (children of other owners recursively), then removed as the owner of the entry (which
+    a sticky parent allows) or, failing that, of the parent."""
+    info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    if stat.S_ISDIR(info.st_mode):
+        if depth >= PURGE_DEPTH:
+            raise OSError(errno.ELOOP, "directories nested too deep")
+        as_uid(info.st_uid)
+        # 0711: entries of other owners inside stay reachable for them (nothing runs now)
+        os.chmod(name, 0o711, dir_fd=parent, follow_symlinks=False)
+        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+        try:
+            for child in os.listdir(sub):
+                remove_entry(sub, child, depth + 1)
+                as_uid(info.st_uid)  # back to this directory's owner for its next entry
+        finally:
+            os.close(sub)
+    as_uid(info.st_uid)
+    try:
+        (os.rmdir if stat.S_ISDIR(info.st_mode) else os.unlink)(name, dir_fd=parent)
+    except PermissionError:
+        as_uid(os.fstat(parent).st_uid)
+        (os.rmdir if stat.S_ISDIR(info.st_mode) else os.unlink)(name, dir_fd=parent)
+
+
+_LIBC = None
+
+
+def libc():  # type: ignore[no-untyped-def]
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
+def remove_sysv_ipc(uid: int) -> list:
+    """IPC_RMID every SysV shared-memory segment, message queue and semaphore set that
+    ``uid`` created or owns (run as ``uid``: the creator or owner may remove an object;
+    they outlive their processes otherwise). Returns what could not be removed."""
+    left: list = []
+    for kind, id_column in SYSVIPC:
+        try:
+            with open("/proc/sysvipc/" + kind, "rb") as f:
+                lines = f.read().decode().splitlines()
+        except OSError:
+            continue
+        if len(lines) < 2:
+            continue
+        header = lines[0].split()
+        at_id, at_uid, at_cuid = header.index(id_column), header.index("uid"), header.index("cuid")
+        for line in lines[1:]:
+            fields = line.split()
+            if uid not in (int(fields[at_uid]), int(fields[at_cuid])):
+                continue
+            ident = int(fields[at_id])
+            lib = libc()
+            if kind == "shm":
+                done = lib.shmctl(ident, IPC_RMID, None)
+            elif kind == "msg":
+                done = lib.msgctl(ident, IPC_RMID, None)
+            else:
+                done = lib.semctl(ident, 0, IPC_RMID)
+            if done != 0 and ctypes_errno() not in (errno.EINVAL, errno.EIDRM):  # gone already
+                left.append("%s %d" % (kind, ident))
+    return left
+
+
+def ctypes_errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * PAGE_SIZE
+
+
+def oom_kills() -> int:
+    """How many processes the sandbox's memory cgroup's OOM killer has killed (-1: unknown)."""
+    try:
+        with open(OOM_CONTROL, "rb") as f:
+            for line in f:
+                if line.startswith(b"oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return -1
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return "signal %d" % sig
 
 
 def exit_code_of(exc: SystemExit) -> int:
@@ -261,6 +408,11 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
             os.dup2(fd, target)
         os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         os.umask(0o022)
+        try:  # first in line for the OOM killer, before the runner (raising needs no privilege)
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")
+        except OSError:
+            pass
 
         for res, soft, hard in rlimits:
             resource.setrlimit(res, (soft, hard))
@@ -415,6 +567,7 @@ class Runner:
         self.slots = [Slot(i, uid_base + i, self.scratch, self.io_root) for i in range(count)]
         self.by_pid: dict[int, Slot] = {}
         self.code: object = None
+        self.oom_kills = oom_kills()  # the cgroup's count so far: a rise means an OOM kill
 
     # -- setup / teardown
 
@@ -430,15 +583,20 @@ class Runner:
             if os.stat(mount).st_mode & 0o022:
                 os.chmod(mount, 0o755)
         os.makedirs(self.io_root, mode=0o711)
-        os.makedirs(self.scratch, mode=0o700)
-        os.chmod(self.scratch, 0o733)  # for a moment: each slot's uid creates its own cwd
+        os.makedirs(self.scratch, mode=0o711)
         for slot in self.slots:
+            os.setegid(slot.uid)  # the slot's home gets the slot's group (no CAP_CHOWN needed)
+            try:
+                os.mkdir(slot.home, 0o700)
+            finally:
+                os.setegid(0)
+            os.chmod(slot.home, 0o770)  # for a moment: the slot's uid creates its own cwd
             become(slot.uid)
             try:
                 os.mkdir(slot.work, 0o700)
             finally:
                 become(0)
-        os.chmod(self.scratch, 0o711)
+            os.chmod(slot.home, 0o710)
         for slot in self.slots:
             os.mkdir(slot.io, 0o700)
         os.mkdir(os.path.dirname(self.prog_path), 0o755)
@@ -458,7 +616,7 @@ class Runner:
                     os.unlink(os.path.join(slot.io, name))
                 except FileNotFoundError:
                     pass
-            for path in (slot.io, slot.work):
+            for path in (slot.io, slot.work, slot.home):
                 try:
                     os.rmdir(path)
                 except FileNotFoundError:
@@ -473,6 +631,19 @@ class Runner:
                 os.rmdir(path)
             except FileNotFoundError:
                 pass
+        # Every test is over: nothing in the shared IPC places may reach the next program,
+        # whoever owns it (a test may have planted things in another slot's entries).
+        left: list = []
+        for slot in self.slots:
+            as_uid(slot.uid)
+            try:
+                left += remove_sysv_ipc(slot.uid)
+            finally:
+                become(0)
+        for shared in SHARED_DIRS:
+            left += purge(shared)
+        if left:
+            raise OSError(errno.ENOTEMPTY, "left behind: " + ", ".join(left[:5]))
 
     # -- events
 
@@ -520,6 +691,7 @@ class Runner:
         with open(os.path.join(slot.io, "in"), "wb") as f:
             f.write(base64.b64decode(test.get("stdin", "")))
         rlimits = self.rlimits()
+        slot.inherited = max(0, resident_bytes() - FRESH_RESIDENT)
         slot.started = time.monotonic()
         slot.deadline = slot.started + float(self.limits["time_s"])
         pid = os.fork()
@@ -577,8 +749,11 @@ class Runner:
             wipe(slot.work)
             for shared in SHARED_DIRS:  # world-writable spots a test could leave things in
                 drop_owned(shared, slot.uid)
+            left = remove_sysv_ipc(slot.uid)
         finally:
             become(0)
+        if left:
+            raise RuntimeError("SysV IPC objects of uid %d survive IPC_RMID: %s" % (slot.uid, ", ".join(left)))
 
     def uid_busy(self, uid: int) -> bool:
         """Whether a process of ``uid`` may exist. A /proc scan is a snapshot only when
@@ -635,26 +810,54 @@ class Runner:
         sig = -exit_code if exit_code < 0 else None
         usage = slot.rusage
         cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
-        memory = (usage.ru_maxrss / 1024.0) if usage else 0.0
+        # The child starts as a copy of the runner (this request, stdin included, is in
+        # memory at fork): only what the program added beyond a fresh interpreter counts.
+        peak = (usage.ru_maxrss * 1024 - slot.inherited) if usage else 0
+        memory = max(0.0, peak / (1024.0 * 1024.0))
+        memory_mb = int(self.limits["memory_mb"])
         time_limit = float(self.limits["time_s"])
+        last = tail.rstrip().rsplit("\n", 1)[-1]
+        oom = False
+        if sig == signal.SIGKILL and not slot.timed_out:
+            kills = oom_kills()
+            oom = kills > self.oom_kills >= 0
+            self.oom_kills = kills
         if slot.timed_out:
-            verdict = "tle"
+            verdict, reason = "tle", "wall-clock time limit %g s exceeded" % time_limit
         elif len(stdout) > output_limit or err_size > output_limit:
-            verdict = "ole"
+            which = "stdout" if len(stdout) > output_limit else "stderr"
+            verdict, reason = "ole", "%s exceeded the output limit of %d bytes" % (which, output_limit)
         elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= time_limit):
-            verdict = "tle"
+            verdict, reason = "tle", "CPU time limit %g s exceeded" % time_limit
         elif code == SETUP_EXIT and "sstar runner:" in tail:
-            verdict = "re"
-        elif code == MEMORY_EXIT or (code and tail.rstrip().endswith("MemoryError")):
-            verdict = "mle"
-        elif sig == signal.SIGKILL and memory >= 0.8 * float(self.limits["memory_mb"]):
-            verdict = "mle"  # a SIGKILL we did not send, to a big process: the OOM killer
+            verdict, reason = "re", "the test could not be started: " + last
+        elif code == MEMORY_EXIT or (code and last.endswith("MemoryError")):
+            verdict, reason = "mle", (
+                "MemoryError: the address-space limit (%d MB of virtual memory) was reached, "
+                "at a resident peak of %.0f MB" % (memory_mb, memory)
+            )
+        elif code and ("[Errno 12]" in last or "Cannot allocate memory" in last):
+            verdict, reason = "mle", (
+                "an allocation failed with ENOMEM: the address-space limit (%d MB of virtual "
+                "memory) was reached (%s)" % (memory_mb, last[:200])
+            )
+        elif oom:
+            verdict, reason = "mle", (
+                "killed by the out-of-memory killer: the sandbox's memory (RAM, shared memory "
+                "and files in tmpfs together) ran out at a resident peak of %.0f MB" % memory
+            )
+        elif sig == signal.SIGKILL and memory >= 0.8 * memory_mb:
+            # a SIGKILL we did not send, to a big process: the OOM killer
+            verdict, reason = "mle", "killed by SIGKILL at a resident peak of %.0f MB (out of memory)" % memory
         elif code == 0:
-            verdict = "ok"
+            verdict, reason = "ok", ""
+        elif sig is not None:
+            verdict, reason = "re", "killed by signal %d (%s)" % (sig, signal_name(sig))
         else:
-            verdict = "re"
+            verdict, reason = "re", "exit code %d" % code + (": " + last[:200] if last else "")
         return {
             "status": verdict,
+            "reason": reason,
             "exit_code": code,
             "signal": sig,
             "stdout": base64.b64encode(stdout[:output_limit]).decode(),
@@ -773,6 +976,9 @@ def normalise_process() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(ENVIRONMENT)
+
+
+FRESH_RESIDENT = resident_bytes()  # this interpreter's memory before any request
 
 
 def main() -> int:
