@@ -330,3 +330,75 @@ def test_judge_json_gives_the_reasons(tmp_path: Path) -> None:
     first, second = report["tests"]
     assert first["verdict"] == "WA" and first["message"] and first["output"] == "2\n" and "debug" in first["stderr_tail"]
     assert second["verdict"] == "AC" and second["output"] == "4\n"
+
+
+# ----------------------------------------------------------------------- batch
+
+
+HOSTILE_CANDIDATE = r"""
+import ctypes, os, sys
+os.chmod(".", 0o777)
+for other in ["/tmp/sstar/w%d" % i for i in range(2)] + ["/tmp/sstar/s%d/w" % i for i in range(2)]:
+    try:
+        os.mkdir(os.path.join(other, "planted"), 0o777)
+    except OSError:
+        pass
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+libc.shmget(0x5519000, 4096, 0o1000 | 0o666)
+try:
+    with open("/dev/shm/fill-%d" % os.getpid(), "wb") as f:
+        while True:
+            f.write(b"x" * (1 << 20))
+except OSError:
+    pass
+while True:
+    shmid = libc.shmget(0, 16 << 20, 0o1000 | 0o600)
+    addr = libc.shmat(shmid, None, 0) if shmid >= 0 else None
+    if addr in (None, ctypes.c_void_p(-1).value):
+        break
+    ctypes.memset(addr, 1, 16 << 20)
+print(3)
+"""
+
+
+def test_a_batch_meets_a_hostile_candidate_and_finishes_the_set(sandbox: Sandbox, tmp_path: Path, leftovers: Leftovers) -> None:
+    from sstar.batch import run_batch
+    from sstar.engine.scripted import ScriptedEngine
+    from sstar.pipeline.types import SolveConfig, Strategy
+    from test_batch import PROGRAMS, lines, write_problem
+
+    slow_add = "import sys, time\ntime.sleep(1.5)\nprint(sum(map(int, sys.stdin.read().split())))\n"
+    programs = {**PROGRAMS, "HOSTILE": HOSTILE_CANDIDATE, "SLOWADD": slow_add}
+
+    def script(messages, index, params):  # type: ignore[no-untyped-def]
+        text = "\n".join(m.content for m in messages)
+        key = next(k for k in programs if f"TASK-{k}" in text)
+        return f"```python\n{programs[key]}```\n"
+
+    root = tmp_path / "set"
+    write_problem(root, "a-hostile", "HOSTILE", [("1 2\n", "3\n")], [("5 5\n", "10\n")])
+    write_problem(root, "b-add", "ADD", [("1 2\n", "3\n")], [("10 20 30\n", "60\n")])
+    write_problem(root, "c-max", "MAX", [("1 9 2\n", "9\n")], [("-5 -3\n", "-3\n")])
+    out = tmp_path / "run.jsonl"
+    config = SolveConfig(strategy=Strategy.ZERO_SHOT, n=1, rounds=0)
+    run_batch([root], out, ScriptedEngine(script), sandbox, config, model_name="scripted")
+    recs = {Path(r["path"]).name: r for r in lines(out)}
+    assert list(recs) == ["a-hostile", "b-add", "c-max"]
+    assert not recs["a-hostile"]["solved"] and recs["a-hostile"]["error"] is None, recs["a-hostile"]
+    assert recs["b-add"]["solved"] and recs["c-max"]["solved"], recs
+    assert leftovers(sandbox) == []
+
+    # A sandbox that dies under a problem (killed from outside here, while its candidate
+    # runs): that problem is recorded with the reason, and the batch goes on with the next.
+    write_problem(root, "d-slow-add", "SLOWADD", [("1 2\n", "3\n")])
+    write_problem(root, "e-max", "MAX", [("1 9 2\n", "9\n")])
+    out2 = tmp_path / "run2.jsonl"
+    killer = kill_runner_when_a_test_runs(sandbox)
+    run_batch([root / "d-slow-add", root / "e-max"], out2, ScriptedEngine(script), sandbox, config, model_name="scripted")
+    killer.join()
+    recs = {Path(r["path"]).name: r for r in lines(out2)}
+    assert list(recs) == ["d-slow-add", "e-max"]
+    killed = recs["d-slow-add"]
+    assert not killed["solved"] and killed["sandbox_errors"] >= 1 and "runner" in killed["sandbox_error"], killed
+    assert recs["e-max"]["solved"], recs["e-max"]
