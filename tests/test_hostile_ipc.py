@@ -97,6 +97,53 @@ def test_ipc_of_one_program_never_reaches_the_next(sandbox: Sandbox, leftovers: 
     assert leftovers(sandbox) == []
 
 
+KEYS_WRITER = r"""
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+data = sys.stdin.buffer.read()
+for keyring in (-4, -3):  # the uid's user keyring, the session keyring
+    libc.syscall(248, b"user", b"sstar-secret", data, len(data), ctypes.c_int(keyring))  # add_key
+print("done")
+"""
+
+KEYS_READER = r"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+buf = ctypes.create_string_buffer(100)
+for keyring in (-4, -3, -5):
+    key = libc.syscall(250, 10, ctypes.c_int(keyring), b"user", b"sstar-secret", 0)  # KEYCTL_SEARCH
+    if key > 0:
+        print(buf.raw[: max(0, libc.syscall(250, 11, key, buf, 100))])  # KEYCTL_READ
+print("done")
+"""
+
+
+def test_kernel_keyrings_keep_nothing_for_the_next_program(serial_sandbox: Sandbox) -> None:
+    # A uid's user keyring outlives its processes; the session keyring is inherited.
+    [wrote] = run(serial_sandbox, KEYS_WRITER, b"hidden-input")
+    assert wrote.status is RunStatus.OK, wrote
+    [read] = run(serial_sandbox, KEYS_READER, b"")
+    assert (read.status, read.stdout) == (RunStatus.OK, b"done\n"), read
+
+
+def test_the_ipc_namespace_is_capped(sandbox: Sandbox) -> None:
+    # Shared memory outlives its processes and no rlimit sees it: the namespace's caps
+    # (set by each backend, from protocol.ipc_sysctls) keep it inside the sandbox's memory.
+    source = r"""
+        import os
+        def read(name):
+            with open("/proc/sys/" + name) as f:
+                return int(f.read().split()[0])
+        st = os.statvfs("/dev/shm")
+        print(read("kernel/shmmax"), read("kernel/shmall") * 4096, read("kernel/shmmni"), read("fs/mqueue/queues_max"), st.f_blocks * st.f_frsize)
+    """
+    [outcome] = run(sandbox, source, b"")
+    assert outcome.status is RunStatus.OK, outcome
+    shmmax, shmall, shmmni, queues, dev_shm = map(int, outcome.stdout.split())
+    assert LIMITS.memory_mb << 20 <= shmmax <= 8 << 30 and shmall <= 8 << 30, outcome.stdout
+    assert shmmni <= 4096 and queues <= 256 and 0 < dev_shm <= 8 << 30, outcome.stdout
+
+
 def test_a_slot_cannot_plant_in_another_slots_directory(sandbox: Sandbox, leftovers: Leftovers) -> None:
     # Both tests open their cwd to everyone and try to plant a directory in every other
     # working directory, old layout (/tmp/sstar/wN) and new (/tmp/sstar/sN/w).
@@ -235,6 +282,18 @@ def test_the_memory_figure_leaves_out_the_runners_copy_of_stdin(sandbox: Sandbox
     assert small.memory_mb < 40, small.memory_mb
     [big] = run(sandbox, "data = bytearray(b'q') * (100 << 20)\nprint(len(data))\n", b"7 " * (50 << 20), limits=limits)
     assert big.status is RunStatus.OK and 100 <= big.memory_mb < 150, big
+
+
+def test_shared_memory_left_behind_counts_against_the_programs_limit(sandbox: Sandbox) -> None:
+    source = """
+        data = bytearray(b"h") * (150 << 20)
+        with open("/dev/shm/kept", "wb") as f:
+            f.write(data)
+        print("done")
+    """
+    [outcome] = run(sandbox, source, b"")
+    assert outcome.status is RunStatus.MLE and "shared memory" in outcome.reason, outcome
+    assert outcome.memory_mb > LIMITS.memory_mb
 
 
 # ----------------------------------------------------------------------- sandbox failures

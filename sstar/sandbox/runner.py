@@ -74,10 +74,15 @@ PR_SET_NO_NEW_PRIVS = 38
 PROGRAM_NAME = "solution.py"
 SHARED_DIRS = ("/dev/mqueue", "/dev/shm")  # POSIX message queues and shared memory
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+MB = 1024 * 1024
 ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}  # + HOME, TMPDIR
 SYSVIPC = (("shm", "shmid"), ("msg", "msqid"), ("sem", "semid"))  # /proc/sysvipc/NAME, id column
 IPC_RMID = 0
 OOM_CONTROL = "/sys/fs/cgroup/memory/memory.oom_control"  # cgroup v1: counts OOM kills
+KEY_USERS = "/proc/key-users"  # per-uid counts of kernel keys (keyrings outlive processes)
+SYS_KEYCTL = 250 if os.uname().machine == "x86_64" else 219  # x86_64, else the generic table (arm64)
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
 PURGE_DEPTH = 64  # nested directories of mixed owners purge() follows before giving up
 
 
@@ -108,6 +113,7 @@ class Slot:
         self.deadline = math.inf
         self.timed_out = False
         self.inherited = 0  # bytes of the runner's memory beyond a fresh interpreter's, at fork
+        self.shared = 0  # bytes of shared memory the test left behind (removed by clear())
 
     @property
     def busy(self) -> bool:
@@ -136,6 +142,34 @@ def become(uid: int) -> None:
     else:
         os.setegid(uid)
         os.seteuid(uid)
+
+
+def key_usage(uid: int) -> bytes | None:
+    """The kernel's key counts of ``uid`` (keys, quota, bytes), or None when it has none.
+    A uid's user keyrings outlive its processes: a program could leave data there."""
+    try:
+        with open(KEY_USERS, "rb") as f:
+            table = f.read()
+    except OSError:
+        return None
+    for line in table.splitlines():
+        head, _, rest = line.partition(b":")
+        if head.strip() == str(uid).encode():
+            return b" ".join(rest.split()[1:])  # not the usage count: it moves by itself
+    return None
+
+
+def run_key_cleaner(uid: int) -> None:
+    """In a forked child: become ``uid`` (the user keyrings are the real uid's) and empty
+    its user and user-session keyrings."""
+    try:
+        os.setresuid(uid, uid, uid)
+        lib = libc()
+        for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+            lib.syscall(SYS_KEYCTL, KEYCTL_CLEAR, keyring, 0, 0, 0)
+    except BaseException:
+        pass
+    os._exit(0)
 
 
 def run_reaper(uid: int) -> None:
@@ -224,17 +258,21 @@ def wipe(path: str) -> None:
         os.close(top)
 
 
-def drop_owned(directory: str, uid: int) -> None:
+def drop_owned(directory: str, uid: int) -> int:
     """Remove the entries of ``directory`` that belong to ``uid``, directories and their
-    contents too (run as that uid). Best effort: what stays is purged at the request's end."""
+    contents too (run as that uid); returns the bytes its files held. Best effort: what
+    stays is purged at the request's end."""
+    held = 0
     try:
         entries = list(os.scandir(directory))
     except OSError:
-        return
+        return held
     for entry in entries:
         try:
-            if entry.stat(follow_symlinks=False).st_uid != uid:
+            info = entry.stat(follow_symlinks=False)
+            if info.st_uid != uid:
                 continue
+            held += info.st_blocks * 512
             if entry.is_dir(follow_symlinks=False):
                 wipe(entry.path)
                 os.rmdir(entry.path)
@@ -242,6 +280,7 @@ def drop_owned(directory: str, uid: int) -> None:
                 os.unlink(entry.path)
         except OSError:
             pass
+    return held
 
 
 def as_uid(uid: int) -> None:
@@ -310,10 +349,11 @@ def libc():  # type: ignore[no-untyped-def]
     return _LIBC
 
 
-def remove_sysv_ipc(uid: int) -> list:
+def remove_sysv_ipc(uid: int, held: list | None = None) -> list:
     """IPC_RMID every SysV shared-memory segment, message queue and semaphore set that
     ``uid`` created or owns (run as ``uid``: the creator or owner may remove an object;
-    they outlive their processes otherwise). Returns what could not be removed."""
+    they outlive their processes otherwise). Returns what could not be removed; adds the
+    resident bytes of its segments and queues to ``held[0]``."""
     left: list = []
     for kind, id_column in SYSVIPC:
         try:
@@ -330,6 +370,10 @@ def remove_sysv_ipc(uid: int) -> list:
             if uid not in (int(fields[at_uid]), int(fields[at_cuid])):
                 continue
             ident = int(fields[at_id])
+            if held is not None:
+                column = {"shm": "rss", "msg": "cbytes"}.get(kind)
+                if column in header:
+                    held[0] += int(fields[header.index(column)])
             lib = libc()
             if kind == "shm":
                 done = lib.shmctl(ident, IPC_RMID, None)
@@ -420,6 +464,8 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
         os.setgroups([])
         os.setgid(slot.uid)
         os.setuid(slot.uid)  # clears every capability: from here on an ordinary user
+        if KEYRING_USED:  # a fresh session keyring, not the one the runner was started with
+            libc().syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None, 0, 0, 0)
         os.chdir(slot.work)
         for name, data in test.get("files", {}).items():
             parent = os.path.dirname(name)
@@ -747,11 +793,17 @@ class Runner:
         become(slot.uid)
         try:
             wipe(slot.work)
+            held = [0]  # shared memory it left: counted against its memory limit
             for shared in SHARED_DIRS:  # world-writable spots a test could leave things in
-                drop_owned(shared, slot.uid)
-            left = remove_sysv_ipc(slot.uid)
+                held[0] += drop_owned(shared, slot.uid)
+            left = remove_sysv_ipc(slot.uid, held)
+            slot.shared = held[0]
         finally:
             become(0)
+        keys = key_usage(slot.uid)
+        if keys is not None and keys != CLEAN_KEYS.get(slot.uid):
+            self.fork_wait(run_key_cleaner, slot.uid)
+            CLEAN_KEYS[slot.uid] = key_usage(slot.uid)
         if left:
             raise RuntimeError("SysV IPC objects of uid %d survive IPC_RMID: %s" % (slot.uid, ", ".join(left)))
 
@@ -765,9 +817,13 @@ class Runner:
 
     def reaper(self, slot: Slot) -> None:
         """Fork a reaper that kills the slot's processes, and wait for it."""
+        self.fork_wait(run_reaper, slot.uid)
+
+    def fork_wait(self, job, uid: int) -> None:  # type: ignore[no-untyped-def]
+        """Run ``job(uid)`` in a forked child (it takes the uid for good) and wait for it."""
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
-            run_reaper(slot.uid)
+            job(uid)
         while True:
             try:
                 os.waitpid(pid, 0)
@@ -849,6 +905,11 @@ class Runner:
         elif sig == signal.SIGKILL and memory >= 0.8 * memory_mb:
             # a SIGKILL we did not send, to a big process: the OOM killer
             verdict, reason = "mle", "killed by SIGKILL at a resident peak of %.0f MB (out of memory)" % memory
+        elif code == 0 and memory + slot.shared / MB > memory_mb:
+            verdict, reason = "mle", (
+                "a resident peak of %.0f MB plus %.0f MB of shared memory left behind (SysV or "
+                "/dev/shm) exceed the memory limit of %d MB" % (memory, slot.shared / MB, memory_mb)
+            )
         elif code == 0:
             verdict, reason = "ok", ""
         elif sig is not None:
@@ -864,7 +925,7 @@ class Runner:
             "stderr_tail": tail,
             "time_s": round(max(0.0, slot.ended - slot.started), 6),
             "cpu_s": round(cpu, 6),
-            "memory_mb": round(memory, 3),
+            "memory_mb": round(memory + slot.shared / MB, 3),
         }
 
     # -- main loop
@@ -979,6 +1040,19 @@ def normalise_process() -> None:
 
 
 FRESH_RESIDENT = resident_bytes()  # this interpreter's memory before any request
+
+
+def keyring_used() -> bool:
+    """Whether this sandbox lets programs use kernel keyrings (Docker's seccomp profile
+    forbids it; a namespace sandbox may not): then each test gets its own session keyring."""
+    try:
+        return libc().syscall(SYS_KEYCTL, 0, -3, 0, 0, 0) >= 0  # KEYCTL_GET_KEYRING_ID @s
+    except Exception:
+        return False
+
+
+KEYRING_USED = keyring_used()
+CLEAN_KEYS: dict = {}  # uid -> its key counts right after its keyrings were emptied
 
 
 def main() -> int:
