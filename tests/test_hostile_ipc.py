@@ -285,10 +285,13 @@ def test_the_memory_figure_leaves_out_the_runners_copy_of_stdin(sandbox: Sandbox
 
 
 def test_shared_memory_left_behind_counts_against_the_programs_limit(sandbox: Sandbox) -> None:
+    # 110 MB of heap and 160 MB left in /dev/shm (files of 1 MB: RLIMIT_FSIZE is the
+    # output limit), each under the 256 MB limit, together over it.
     source = """
-        data = bytearray(b"h") * (150 << 20)
-        with open("/dev/shm/kept", "wb") as f:
-            f.write(data)
+        heap = bytearray(b"h") * (110 << 20)
+        for i in range(160):
+            with open("/dev/shm/kept-%d" % i, "wb") as f:
+                f.write(heap[: 1 << 20])
         print("done")
     """
     [outcome] = run(sandbox, source, b"")
