@@ -463,9 +463,9 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
 
         os.setgroups([])
         os.setgid(slot.uid)
-        os.setuid(slot.uid)  # clears every capability: from here on an ordinary user
-        if KEYRING_USED:  # a fresh session keyring, not the one the runner was started with
+        if KEYRING_USED:  # a fresh session keyring, not the runner's (root's: no slot uid's count moves)
             libc().syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None, 0, 0, 0)
+        os.setuid(slot.uid)  # clears every capability: from here on an ordinary user
         os.chdir(slot.work)
         for name, data in test.get("files", {}).items():
             parent = os.path.dirname(name)
