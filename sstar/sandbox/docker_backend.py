@@ -3,8 +3,10 @@ serves the session's ``run()`` calls one after the other, forking a child per te
 
 The container has no network, a read-only root, a bounded tmpfs /tmp (mode 755: tests
 can write only in their own directory), memory and pids limits, every capability dropped
-but CAP_SETUID/CAP_SETGID (the runner's uid switching), no-new-privileges and no IPC
-namespace shared with anyone. Its PID 1 (tini, then ``cat``) reads the container's stdin,
+but CAP_SETUID/CAP_SETGID (the runner's uid switching), no-new-privileges and a private
+IPC namespace whose shared memory is capped (sysctls, /dev/shm size) inside the memory
+limit. When the runner dies or stops answering, the tests without a result come back as
+SE outcomes and the next run starts a fresh container. Its PID 1 (tini, then ``cat``) reads the container's stdin,
 which this process holds through an attach socket: when this process dies, even by
 SIGKILL, the socket closes, ``cat`` sees EOF, the container stops and auto-removes.
 Containers of dead sessions that slipped through are reaped when a session starts.
