@@ -17,7 +17,9 @@ Resuming (``resume=True``) reads the file first:
   so one file never mixes runs that a report would compare as one.
 
 A problem that fails to load, or whose solve crashes, is recorded with ``error`` set and
-the batch goes on. An unusable sandbox (:class:`~sstar.errors.SandboxUnavailable`) stops
+the batch goes on. So is one where the sandbox failed while scoring it (SE outcomes: a
+hostile candidate may exhaust the sandbox, which then restarts); SE outcomes met while
+solving are counted in ``sandbox_errors``. An unusable sandbox (:class:`~sstar.errors.SandboxUnavailable`) stops
 the batch instead: every later problem would fail the same way, and recording them
 would make ``--resume`` skip them.
 
@@ -43,8 +45,9 @@ from typing import Any, Callable, Iterable, Sequence
 from sstar.engine.base import Completion, Engine, Request
 from sstar.errors import SandboxUnavailable, SstarError
 from sstar.pipeline.types import Progress, SolveConfig
-from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
+from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 from sstar.trace import Trace
+from sstar.verdict import Verdict
 
 try:  # POSIX: keeps two batches from appending to the same file at once
     import fcntl
@@ -195,6 +198,38 @@ class LockedEngine(Engine):
         pass  # the caller owns the inner engine
 
     def __getattr__(self, attr: str) -> Any:  # e.g. tokenizer helpers of a backend
+        return getattr(self.inner, attr)
+
+
+class SandboxWatch(Sandbox):
+    """Passes runs through, counting the SE outcomes (sandbox failures) of one problem."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.errors = 0
+        self.first_reason = ""
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.inner.identity
+
+    def run(
+        self, program: Program, specs: Sequence[RunSpec], limits: Limits, on_result: OnResult | None = None
+    ) -> list[RunOutcome]:
+        outcomes = self.inner.run(program, specs, limits, on_result)
+        failed = [o for o in outcomes if o.status is RunStatus.SE]
+        if failed:
+            with self._lock:
+                self.errors += len(failed)
+                self.first_reason = self.first_reason or failed[0].reason
+        return outcomes
+
+    def close(self) -> None:
+        pass  # the caller owns the inner sandbox
+
+    def __getattr__(self, attr: str) -> Any:
         return getattr(self.inner, attr)
 
 
@@ -369,6 +404,9 @@ def solve_one(
         "error_stage": None,
     }
 
+    watch = SandboxWatch(sandbox)
+    sandbox = watch
+
     def failed(stage: str, err: BaseException) -> dict[str, Any]:
         rec["error"] = _error_text(err)
         rec["error_stage"] = stage
@@ -436,9 +474,16 @@ def solve_one(
             return failed("score", err)
         rec.update(hidden_verdict=hidden.verdict.value, hidden_passed=hidden.passed, hidden_total=hidden.total)
         hidden_ok = hidden.all_passed
+        if hidden.sandbox_failed:
+            first = next(t for t in hidden.tests if t.verdict is Verdict.SE)
+            rec["error"] = f"the sandbox failed while scoring (test {first.name}: {first.message})"
+            rec["error_stage"] = "score"
     elif problem.hidden_tests:
         hidden_ok = False
-    rec["solved"] = public_ok and hidden_ok
+    rec["solved"] = public_ok and hidden_ok and rec["error"] is None
+    if watch.errors:
+        rec["sandbox_errors"] = watch.errors
+        rec["sandbox_error"] = watch.first_reason
     rec["wall_s"] = round(time.monotonic() - started, 3)
     if trace is not None and trace_dir is not None:
         # Scored after the run ended: the trace shows what the pipeline saw, then the outcome.

@@ -23,6 +23,8 @@ What is not cached:
   machine is (a batch with several workers, a busy CI runner); remembering one noisy
   TLE would fail that program forever. Pass ``cache_tle=True`` to cache them anyway
   (e.g. when re-scoring a finished run on a quiet machine).
+* SE outcomes, ever, and no outcome of a call in which the sandbox failed: a sandbox
+  that broke down may have broken the other tests of that call too.
 * Nothing else is special-cased: the cache assumes programs are deterministic given
   their input, which is what judging assumes too. Timing figures in a hit are those of
   the original run.
@@ -43,7 +45,9 @@ from typing import Any, Sequence
 from sstar.errors import SstarError
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 
-FORMAT_VERSION = 1  # bump when the key or the entry layout changes: old entries become misses
+# Bump when the key or the entry layout changes: old entries become misses. 2: entries
+# made before sandboxes stopped leaking IPC between programs may hold wrong verdicts.
+FORMAT_VERSION = 2
 
 
 class CacheDirError(SstarError):
@@ -142,6 +146,7 @@ def _encode(key: str, outcome: RunOutcome) -> bytes:
         "time_s": outcome.time_s,
         "cpu_s": outcome.cpu_s,
         "memory_mb": outcome.memory_mb,
+        "reason": outcome.reason,
     }
     return json.dumps(entry, separators=(",", ":")).encode("utf-8")
 
@@ -161,6 +166,7 @@ def _decode(key: str, name: str, raw: bytes) -> RunOutcome:
         time_s=float(entry["time_s"]),
         cpu_s=float(entry["cpu_s"]),
         memory_mb=float(entry["memory_mb"]),
+        reason=str(entry.get("reason", "")),
     )
 
 
@@ -175,6 +181,7 @@ def _renamed(outcome: RunOutcome, name: str) -> RunOutcome:
         time_s=outcome.time_s,
         cpu_s=outcome.cpu_s,
         memory_mb=outcome.memory_mb,
+        reason=outcome.reason,
     )
 
 
@@ -253,9 +260,10 @@ class CachingSandbox(Sandbox):
             if len(outcomes) != len(miss_specs):
                 raise RuntimeError(f"{self.inner.name} returned {len(outcomes)} outcomes for {len(miss_specs)} runs")
             stored = uncached = 0
+            healthy = all(o.status is not RunStatus.SE for o in outcomes)
             for i, outcome in zip(order, outcomes):
                 key = first[i]
-                if self._cacheable(outcome):
+                if healthy and self._cacheable(outcome):
                     stored += self._store(key, outcome)
                 else:
                     uncached += 1
@@ -274,6 +282,8 @@ class CachingSandbox(Sandbox):
         return self.cache_dir / key[:2] / f"{key[2:]}.json"
 
     def _cacheable(self, outcome: RunOutcome) -> bool:
+        if outcome.status is RunStatus.SE:
+            return False
         return outcome.status is not RunStatus.TLE or self.cache_tle
 
     def _load(self, key: str, name: str) -> tuple[RunOutcome | None, bool]:

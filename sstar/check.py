@@ -345,6 +345,11 @@ def judge_solution(solution: Solution, problem: Problem, sandbox: object) -> Sol
     except Exception as err:  # noqa: BLE001 - one solution's trouble is one failure
         msg = str(err) if isinstance(err, SstarError) else f"{type(err).__name__}: {err}"
         return SolutionResult(solution, None, False, f"could not judge: {msg}", time.monotonic() - started, error=msg)
+    if report.sandbox_failed:
+        # No verdict on the solution: the sandbox failed (and restarted); the check goes on.
+        first = next(t for t in report.tests if t.verdict is Verdict.SE)
+        msg = f"sandbox error on test {first.name} ({first.message}); run the check again"
+        return SolutionResult(solution, report, False, f"could not judge: {msg}", time.monotonic() - started, error=msg)
     ok, message = evaluate(solution, report)
     return SolutionResult(solution, report, ok, message, time.monotonic() - started)
 

@@ -75,10 +75,12 @@ def _keep(text: str) -> str:
 
 def _failure(outcome: RunOutcome, limits: Limits) -> tuple[Verdict, str]:
     """Verdict and message of a run that did not finish normally."""
+    if outcome.status is RunStatus.SE:
+        return Verdict.SE, f"sandbox error, not the program's fault: {outcome.reason or 'the sandbox failed'}"
     if outcome.status is RunStatus.TLE:
-        return Verdict.TLE, f"time limit {limits.time_s:g} s exceeded"
+        return Verdict.TLE, outcome.reason or f"time limit {limits.time_s:g} s exceeded"
     if outcome.status is RunStatus.MLE:
-        return Verdict.MLE, f"memory limit {limits.memory_mb} MB exceeded"
+        return Verdict.MLE, f"memory limit {limits.memory_mb} MB exceeded" + (f": {outcome.reason}" if outcome.reason else "")
     if outcome.status is RunStatus.OLE:
         size = limits.output_bytes
         shown = f"{size / 2**20:g} MiB" if size >= 2**20 else f"{size / 2**10:g} KiB"
@@ -89,7 +91,7 @@ def _failure(outcome: RunOutcome, limits: Limits) -> tuple[Verdict, str]:
     if last:
         return Verdict.RE, last
     if outcome.signal:
-        return Verdict.RE, f"killed by signal {outcome.signal}"
+        return Verdict.RE, outcome.reason or f"killed by signal {outcome.signal}"
     return Verdict.RE, f"exit code {outcome.exit_code}"
 
 
@@ -232,7 +234,9 @@ def _validate(
             i = index[check.name]
             test, outcome = cases[i], outcomes[i]
             why = _last_line(check.stderr_tail) or _last_line(check.stdout.decode("utf-8", "replace"))
-            if check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
+            if check.status is RunStatus.SE:  # the sandbox failed while validating
+                verdict, message = _failure(check, limits)
+            elif check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
                 # The validator crashed or exited oddly; usually the output was malformed.
                 detail = f"{check.status.value}, exit code {check.exit_code}"
                 verdict, message = Verdict.WA, f"output validator failed ({detail}): {why}".rstrip(": ")

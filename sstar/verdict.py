@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+JSON_EXCERPT = 1000  # characters of output and stderr per test in to_json
+
+
 class Verdict(str, enum.Enum):
     AC = "AC"  # accepted
     WA = "WA"  # wrong answer
@@ -14,6 +17,7 @@ class Verdict(str, enum.Enum):
     MLE = "MLE"  # memory limit exceeded
     RE = "RE"  # runtime error (stderr tail kept)
     OLE = "OLE"  # output limit exceeded
+    SE = "SE"  # sandbox error: the sandbox failed, not the program (no verdict on it; rerun)
 
 
 @dataclass
@@ -24,7 +28,7 @@ class TestResult:
     memory_mb: float = 0.0
     output: str = ""  # what the program printed (possibly truncated by the judge for storage)
     stderr_tail: str = ""
-    message: str = ""  # checker's explanation for WA, or the error line for RE
+    message: str = ""  # why: the checker's first difference for WA, the limit hit, the error line for RE
 
     __test__ = False
 
@@ -57,13 +61,26 @@ class JudgeReport:
     def all_passed(self) -> bool:
         return all(t.passed for t in self.tests)
 
+    @property
+    def sandbox_failed(self) -> bool:
+        """Whether some test has no verdict because the sandbox failed (rerun it)."""
+        return any(t.verdict is Verdict.SE for t in self.tests)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
             "passed": self.passed,
             "total": self.total,
             "tests": [
-                {"name": t.name, "verdict": t.verdict.value, "time_s": round(t.time_s, 4), "memory_mb": round(t.memory_mb, 2)}
+                {
+                    "name": t.name,
+                    "verdict": t.verdict.value,
+                    "time_s": round(t.time_s, 4),
+                    "memory_mb": round(t.memory_mb, 2),
+                    "message": t.message,
+                    "stderr_tail": t.stderr_tail[-JSON_EXCERPT:],
+                    "output": t.output[:JSON_EXCERPT],
+                }
                 for t in self.tests
             ],
         }

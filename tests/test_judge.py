@@ -98,6 +98,7 @@ def test_outcomes_map_to_verdicts() -> None:
         "sig": (RunOutcome("sig", RunStatus.RE, b"", "", None, 11), Verdict.RE, "killed by signal 11"),
         "exit": (RunOutcome("exit", RunStatus.RE, b"", "", 3), Verdict.RE, "exit code 3"),
         "memerr": (RunOutcome("memerr", RunStatus.RE, b"", "Traceback...\nMemoryError\n", 1), Verdict.MLE, "memory limit 64 MB exceeded (MemoryError)"),
+        "se": (RunOutcome("se", RunStatus.SE, b"", reason="the runner died"), Verdict.SE, "sandbox error, not the program's fault: the runner died"),
     }
     tests = [TestCase(name, "in\n", "42\n") for name in cases]
     seen: list[str] = []
@@ -112,8 +113,10 @@ def test_outcomes_map_to_verdicts() -> None:
     assert [(t.name, t.verdict, t.message) for t in report.tests] == [(n, v, m) for n, (_, v, m) in cases.items()]
     assert sorted(seen) == sorted(cases) and seen != list(cases)  # completion order, each once
     assert report.tests[0].time_s == 0.5 and report.tests[0].memory_mb == 12.0
-    assert (report.passed, report.total, report.verdict, report.all_passed) == (1, 10, Verdict.WA, False)
-    assert json.loads(json.dumps(report.to_json()))["tests"][0] == {"name": "ac", "verdict": "AC", "time_s": 0.5, "memory_mb": 12.0}
+    assert (report.passed, report.total, report.verdict, report.all_passed) == (1, 11, Verdict.WA, False)
+    assert json.loads(json.dumps(report.to_json()))["tests"][0] == {
+        "name": "ac", "verdict": "AC", "time_s": 0.5, "memory_mb": 12.0, "message": "", "stderr_tail": "", "output": "42\n"
+    }
 
 
 def test_output_is_truncated_for_storage() -> None:
@@ -276,7 +279,7 @@ def test_cli_json(cli: Callable[..., object]) -> None:
     data = json.loads(res.stdout)
     assert set(data) == {"verdict", "passed", "total", "tests"} and data["verdict"] == "AC"
     assert data["passed"] == data["total"] == 10
-    assert set(data["tests"][0]) == {"name", "verdict", "time_s", "memory_mb"}
+    assert set(data["tests"][0]) == {"name", "verdict", "time_s", "memory_mb", "message", "stderr_tail", "output"}
 
 
 def test_cli_input_errors_exit_2_without_traceback(cli: Callable[..., object], tmp_path: Path) -> None:

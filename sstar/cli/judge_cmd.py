@@ -24,6 +24,7 @@ VERDICT_STYLE = {
     Verdict.MLE: "bold magenta",
     Verdict.RE: "bold red",
     Verdict.OLE: "bold magenta",
+    Verdict.SE: "bold blue",
 }
 
 
@@ -69,7 +70,8 @@ def register(app: typer.Typer) -> None:
         memory_limit: Optional[int] = typer.Option(None, "--memory-limit", min=16, help="MB per test (default: the problem's, else 512)."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table."),
     ) -> None:
-        """Judge PROGRAM on PROBLEM's tests. Exit 0 when every test passes, 1 when one fails, 2 on input errors."""
+        """Judge PROGRAM on PROBLEM's tests. Exit 0 when every test passes, 1 when one fails, 2 on input errors
+        or when the sandbox failed on some tests (SE) and no test failed."""
         from sstar.judge import judge, limits_for
         from sstar.loaders import load_problem
         from sstar.sandbox import open_sandbox
@@ -97,5 +99,9 @@ def register(app: typer.Typer) -> None:
             stdout.print(report_table(report, f"{prob.title} ({tests.value} tests, {limits.time_s:g} s, {limits.memory_mb} MB)"))
             style = VERDICT_STYLE[report.verdict]
             stdout.print(f"[{style}]{report.verdict.value}[/]  {report.passed}/{report.total} tests passed", highlight=False)
-        raise typer.Exit(0 if report.all_passed else 1)
+        if report.sandbox_failed:
+            count = sum(t.verdict is Verdict.SE for t in report.tests)
+            warn(f"{count} test(s) got SE: the sandbox failed on them, not the program; it was restarted, run `sstar judge` again")
+        failed = any(t.verdict not in (Verdict.AC, Verdict.SE) for t in report.tests)
+        raise typer.Exit(0 if report.all_passed else 1 if failed else 2)
 

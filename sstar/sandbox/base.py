@@ -18,6 +18,7 @@ class RunStatus(str, enum.Enum):
     TLE = "tle"  # wall or CPU time limit
     MLE = "mle"  # memory limit
     OLE = "ole"  # stdout larger than the output limit
+    SE = "se"  # the sandbox failed, not the program: no verdict on the program (never cached)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class RunOutcome:
     signal: int | None = None
     time_s: float = 0.0
     cpu_s: float = 0.0
-    memory_mb: float = 0.0
+    memory_mb: float = 0.0  # resident peak of what the program added to a fresh interpreter
+    reason: str = ""  # why this status, in words (which limit, which signal, what failed)
 
 
 OnResult = Callable[[RunOutcome], None]

@@ -3,8 +3,10 @@ serves the session's ``run()`` calls one after the other, forking a child per te
 
 The container has no network, a read-only root, a bounded tmpfs /tmp (mode 755: tests
 can write only in their own directory), memory and pids limits, every capability dropped
-but CAP_SETUID/CAP_SETGID (the runner's uid switching), no-new-privileges and no IPC
-namespace shared with anyone. Its PID 1 (tini, then ``cat``) reads the container's stdin,
+but CAP_SETUID/CAP_SETGID (the runner's uid switching), no-new-privileges and a private
+IPC namespace whose shared memory is capped (sysctls, /dev/shm size) inside the memory
+limit. When the runner dies or stops answering, the tests without a result come back as
+SE outcomes and the next run starts a fresh container. Its PID 1 (tini, then ``cat``) reads the container's stdin,
 which this process holds through an attach socket: when this process dies, even by
 SIGKILL, the socket closes, ``cat`` sees EOF, the container stops and auto-removes.
 Containers of dead sessions that slipped through are reaped when a session starts.
@@ -31,6 +33,8 @@ from sstar.sandbox.protocol import (
     collect,
     default_parallel,
     encode_request,
+    ipc_sysctls,
+    with_detail,
     sizing,
     split_lines,
     uid_base,
@@ -157,7 +161,12 @@ class DockerSandbox(Sandbox):
             cap_drop=["ALL"],
             cap_add=CAPABILITIES,
             security_opt=["no-new-privileges"],
-            ipc_mode="none",  # no /dev/shm to leave things in
+            # Its own IPC namespace with a bounded /dev/shm (multiprocessing's semaphores
+            # live there) and SysV caps: the runner empties both between programs, and the
+            # caps keep shared memory (which outlives processes) inside the memory limit.
+            ipc_mode="private",
+            shm_size=f"{size.shm_mb}m",
+            sysctls=ipc_sysctls(size),
             init=True,  # tini as PID 1: reaps, and forwards the end of `cat`
             auto_remove=True,
             ulimits=[Ulimit(name="nofile", soft=1024, hard=4096), Ulimit(name="core", soft=0, hard=0)],
@@ -242,10 +251,14 @@ class DockerSandbox(Sandbox):
                 try:
                     return collect(lines, specs, on_result, "docker sandbox")
                 except SandboxCrashed as err:
+                    # The runner died or misbehaved (a program may have exhausted the
+                    # sandbox): the tests without a result are SE, and the next run gets
+                    # a fresh container.
                     detail = self._runner_errors[-1000:].decode(errors="replace").strip()
-                    if detail:
-                        raise SandboxCrashed(f"{err} (runner stderr: {detail})") from None
-                    raise
+                    self._stop_container()
+                    if err.outcomes is None:
+                        raise
+                    return with_detail(err.outcomes, detail)
             except BaseException:
                 # Ctrl-C, a stuck or crashed runner: its socket closes (the runner sees EOF
                 # and kills its tests) and the container goes too; the next run starts a

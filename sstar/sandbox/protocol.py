@@ -32,7 +32,20 @@ RUNNER_MARGIN_MB = 96  # the runner itself, its pre-imports and the request
 
 class SandboxCrashed(SandboxUnavailable):
     """The runner inside the sandbox failed or stopped answering (a bug, or the sandbox
-    was killed from outside); the message says what happened and what to try."""
+    was killed from outside); the message says what happened and what to try.
+
+    ``outcomes`` (when the crash happened during a run): one per spec, in spec order, the
+    tests the runner finished with their results and the others as SE outcomes; backends
+    restart their sandbox and return these instead of raising."""
+
+    def __init__(self, message: str, outcomes: "list[RunOutcome] | None" = None) -> None:
+        super().__init__(message)
+        self.outcomes = outcomes
+
+
+def sandbox_errors(specs: Sequence[RunSpec], message: str) -> list[RunOutcome]:
+    """SE outcomes for tests the sandbox could not judge."""
+    return [RunOutcome(name=s.name, status=RunStatus.SE, stdout=b"", reason=message) for s in specs]
 
 
 def default_parallel() -> int:
@@ -149,6 +162,7 @@ def outcome_from(message: dict) -> RunOutcome:
         time_s=float(message.get("time_s", 0.0)),
         cpu_s=float(message.get("cpu_s", 0.0)),
         memory_mb=float(message.get("memory_mb", 0.0)),
+        reason=str(message.get("reason", "")),
     )
 
 
@@ -156,30 +170,55 @@ def collect(lines: Iterable[bytes], specs: Sequence[RunSpec], on_result: OnResul
     """Turn the runner's output lines into outcomes in spec order, calling ``on_result``
     as each test finishes. ``where`` names the backend in error messages."""
     outcomes: list[RunOutcome | None] = [None] * len(specs)
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            message = json.loads(line)
-        except ValueError as err:
-            raise SandboxCrashed(f"the {where} runner wrote something that is not JSON: {line[:200]!r}") from err
-        kind = message.get("type")
-        if kind == "result":
-            outcome = outcome_from(message)
-            outcomes[int(message["index"])] = outcome
+    problem: str | None = None
+    done = False
+    try:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                problem = f"the {where} runner wrote something that is not JSON: {line[:200]!r}"
+                break
+            kind = message.get("type")
+            if kind == "result":
+                outcome = outcome_from(message)
+                outcomes[int(message["index"])] = outcome
+                if on_result is not None:
+                    on_result(outcome)
+            elif kind == "done":
+                done = True
+                break
+            elif kind == "error":
+                problem = f"the {where} runner failed: {message.get('message')}"
+                break
+    except SandboxCrashed as err:  # it stopped answering
+        problem = str(err)
+    except OSError as err:  # the connection to it broke
+        problem = f"lost the {where} runner: {err}"
+    missing = [i for i, o in enumerate(outcomes) if o is None]
+    if missing and problem is None:
+        problem = f"the {where} runner stopped before finishing ({len(missing)} test(s) without a result)"
+    if problem is None and not done:
+        problem = f"the {where} runner stopped after the last result"
+    if problem is not None:
+        # The tests that have a result keep it; the others get SE, reported as they are.
+        for i in missing:
+            [outcomes[i]] = sandbox_errors([specs[i]], problem)
             if on_result is not None:
-                on_result(outcome)
-        elif kind == "done":
-            break
-        elif kind == "error":
-            raise SandboxCrashed(f"the {where} runner failed: {message.get('message')}; run `sstar sandbox doctor`")
-    missing = [specs[i].name for i, o in enumerate(outcomes) if o is None]
-    if missing:
-        raise SandboxCrashed(
-            f"the {where} runner stopped before finishing ({len(missing)} test(s) without a result, "
-            f"first {missing[0]!r}); run `sstar sandbox doctor`"
-        )
+                on_result(outcomes[i])  # type: ignore[arg-type]
+        raise SandboxCrashed(f"{problem}; the sandbox restarts", [o for o in outcomes if o is not None])
     return [o for o in outcomes if o is not None]
+
+
+def with_detail(outcomes: list[RunOutcome], detail: str) -> list[RunOutcome]:
+    """SE outcomes with the runner's last stderr words added to their reason."""
+    if detail:
+        for outcome in outcomes:
+            if outcome.status is RunStatus.SE:
+                outcome.reason = f"{outcome.reason} (runner stderr: {detail[-300:]})"
+    return outcomes
 
 
 def split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:

@@ -24,7 +24,11 @@ Each test runs in a child forked from this interpreter (no interpreter start per
 under a per-slot unprivileged uid so parallel tests cannot touch each other. After every
 test nothing of that uid may remain: unless /proc shows none, a reaper forked under the
 slot's uid sends kill(-1, SIGKILL) (daemons that left the process group included); the
-runner reaps them and wipes the slot's working directory.
+runner reaps them, removes the SysV IPC objects and POSIX shared memory and message queues
+of that uid, and wipes the slot's working directory (which no other slot can reach). At the
+end of every request /dev/shm and /dev/mqueue are emptied whatever owns their entries: the
+next program starts from a clean sandbox. Test children volunteer for the OOM killer
+(oom_score_adj 1000), so a sandbox out of memory loses a test, not the runner.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import os
 import resource
 import select
 import signal
+import stat
 import sys
 import time
 import types
@@ -69,7 +74,16 @@ PR_SET_NO_NEW_PRIVS = 38
 PROGRAM_NAME = "solution.py"
 SHARED_DIRS = ("/dev/mqueue", "/dev/shm")  # POSIX message queues and shared memory
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+MB = 1024 * 1024
 ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}  # + HOME, TMPDIR
+SYSVIPC = (("shm", "shmid"), ("msg", "msqid"), ("sem", "semid"))  # /proc/sysvipc/NAME, id column
+IPC_RMID = 0
+OOM_CONTROL = "/sys/fs/cgroup/memory/memory.oom_control"  # cgroup v1: counts OOM kills
+KEY_USERS = "/proc/key-users"  # per-uid counts of kernel keys (keyrings outlive processes)
+SYS_KEYCTL = 250 if os.uname().machine == "x86_64" else 219  # x86_64, else the generic table (arm64)
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
+KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+PURGE_DEPTH = 64  # nested directories of mixed owners purge() follows before giving up
 
 
 class Abort(Exception):
@@ -82,7 +96,10 @@ class Slot:
     def __init__(self, index: int, uid: int, scratch: str, io_root: str) -> None:
         self.index = index
         self.uid = uid
-        self.work = os.path.join(scratch, "w%d" % index)  # the test's cwd, owned by uid
+        # root:uid 0710: only this slot's uid gets through, so no other slot can plant
+        # anything in (or read from) its working directory, whatever modes the test sets.
+        self.home = os.path.join(scratch, "s%d" % index)
+        self.work = os.path.join(self.home, "w")  # the test's cwd, owned by uid
         self.io = os.path.join(io_root, "io%d" % index)  # stdin/stdout/stderr files, root only
         self.reset()
 
@@ -95,6 +112,8 @@ class Slot:
         self.ended = 0.0
         self.deadline = math.inf
         self.timed_out = False
+        self.inherited = 0  # bytes of the runner's memory beyond a fresh interpreter's, at fork
+        self.shared = 0  # bytes of shared memory the test left behind (removed by clear())
 
     @property
     def busy(self) -> bool:
@@ -123,6 +142,34 @@ def become(uid: int) -> None:
     else:
         os.setegid(uid)
         os.seteuid(uid)
+
+
+def key_usage(uid: int) -> bytes | None:
+    """The kernel's key counts of ``uid`` (keys, quota, bytes), or None when it has none.
+    A uid's user keyrings outlive its processes: a program could leave data there."""
+    try:
+        with open(KEY_USERS, "rb") as f:
+            table = f.read()
+    except OSError:
+        return None
+    for line in table.splitlines():
+        head, _, rest = line.partition(b":")
+        if head.strip() == str(uid).encode():
+            return b" ".join(rest.split()[1:])  # not the usage count: it moves by itself
+    return None
+
+
+def run_key_cleaner(uid: int) -> None:
+    """In a forked child: become ``uid`` (the user keyrings are the real uid's) and empty
+    its user and user-session keyrings."""
+    try:
+        os.setresuid(uid, uid, uid)
+        lib = libc()
+        for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
+            lib.syscall(SYS_KEYCTL, KEYCTL_CLEAR, keyring, 0, 0, 0)
+    except BaseException:
+        pass
+    os._exit(0)
 
 
 def run_reaper(uid: int) -> None:
@@ -211,18 +258,162 @@ def wipe(path: str) -> None:
         os.close(top)
 
 
-def drop_owned(directory: str, uid: int) -> None:
-    """Unlink the entries of ``directory`` that belong to ``uid`` (run as that uid)."""
+def drop_owned(directory: str, uid: int) -> int:
+    """Remove the entries of ``directory`` that belong to ``uid``, directories and their
+    contents too (run as that uid); returns the bytes its files held. Best effort: what
+    stays is purged at the request's end."""
+    held = 0
     try:
         entries = list(os.scandir(directory))
     except OSError:
-        return
+        return held
     for entry in entries:
         try:
-            if entry.stat(follow_symlinks=False).st_uid == uid:
+            info = entry.stat(follow_symlinks=False)
+            if info.st_uid != uid:
+                continue
+            held += info.st_blocks * 512
+            if entry.is_dir(follow_symlinks=False):
+                wipe(entry.path)
+                os.rmdir(entry.path)
+            else:
                 os.unlink(entry.path)
         except OSError:
             pass
+    return held
+
+
+def as_uid(uid: int) -> None:
+    """Become ``uid`` from whatever we are now (only root may switch to another uid)."""
+    become(0)
+    if uid != 0:
+        become(uid)
+
+
+def purge(directory: str) -> list:
+    """Empty ``directory`` (a sticky, world-writable one such as /dev/shm) whatever uid owns
+    each entry, becoming each owner in turn (the runner has no CAP_DAC_OVERRIDE); returns
+    what could not be removed. Ends as root."""
+    left: list = []
+    try:
+        top = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return left
+    try:
+        for name in os.listdir(top):
+            try:
+                remove_entry(top, name, 0)
+            except OSError as exc:
+                left.append("%s/%s: %s" % (directory, name, exc.strerror))
+    finally:
+        os.close(top)
+        become(0)
+    return left
+
+
+def remove_entry(parent: int, name: str, depth: int) -> None:
+    """Remove ``name`` in the directory ``parent``: a directory is emptied as its owner
+    (children of other owners recursively), then removed as the owner of the entry (which
+    a sticky parent allows) or, failing that, of the parent."""
+    info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    if stat.S_ISDIR(info.st_mode):
+        if depth >= PURGE_DEPTH:
+            raise OSError(errno.ELOOP, "directories nested too deep")
+        as_uid(info.st_uid)
+        # 0711: entries of other owners inside stay reachable for them (nothing runs now)
+        os.chmod(name, 0o711, dir_fd=parent, follow_symlinks=False)
+        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=parent)
+        try:
+            for child in os.listdir(sub):
+                remove_entry(sub, child, depth + 1)
+                as_uid(info.st_uid)  # back to this directory's owner for its next entry
+        finally:
+            os.close(sub)
+    as_uid(info.st_uid)
+    try:
+        (os.rmdir if stat.S_ISDIR(info.st_mode) else os.unlink)(name, dir_fd=parent)
+    except PermissionError:
+        as_uid(os.fstat(parent).st_uid)
+        (os.rmdir if stat.S_ISDIR(info.st_mode) else os.unlink)(name, dir_fd=parent)
+
+
+_LIBC = None
+
+
+def libc():  # type: ignore[no-untyped-def]
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    return _LIBC
+
+
+def remove_sysv_ipc(uid: int, held: list | None = None) -> list:
+    """IPC_RMID every SysV shared-memory segment, message queue and semaphore set that
+    ``uid`` created or owns (run as ``uid``: the creator or owner may remove an object;
+    they outlive their processes otherwise). Returns what could not be removed; adds the
+    resident bytes of its segments and queues to ``held[0]``."""
+    left: list = []
+    for kind, id_column in SYSVIPC:
+        try:
+            with open("/proc/sysvipc/" + kind, "rb") as f:
+                lines = f.read().decode().splitlines()
+        except OSError:
+            continue
+        if len(lines) < 2:
+            continue
+        header = lines[0].split()
+        at_id, at_uid, at_cuid = header.index(id_column), header.index("uid"), header.index("cuid")
+        for line in lines[1:]:
+            fields = line.split()
+            if uid not in (int(fields[at_uid]), int(fields[at_cuid])):
+                continue
+            ident = int(fields[at_id])
+            if held is not None:
+                column = {"shm": "rss", "msg": "cbytes"}.get(kind)
+                if column in header:
+                    held[0] += int(fields[header.index(column)])
+            lib = libc()
+            if kind == "shm":
+                done = lib.shmctl(ident, IPC_RMID, None)
+            elif kind == "msg":
+                done = lib.msgctl(ident, IPC_RMID, None)
+            else:
+                done = lib.semctl(ident, 0, IPC_RMID)
+            if done != 0 and ctypes_errno() not in (errno.EINVAL, errno.EIDRM):  # gone already
+                left.append("%s %d" % (kind, ident))
+    return left
+
+
+def ctypes_errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * PAGE_SIZE
+
+
+def oom_kills() -> int:
+    """How many processes the sandbox's memory cgroup's OOM killer has killed (-1: unknown)."""
+    try:
+        with open(OOM_CONTROL, "rb") as f:
+            for line in f:
+                if line.startswith(b"oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return -1
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return "signal %d" % sig
 
 
 def exit_code_of(exc: SystemExit) -> int:
@@ -261,12 +452,19 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
             os.dup2(fd, target)
         os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         os.umask(0o022)
+        try:  # first in line for the OOM killer, before the runner (raising needs no privilege)
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write("1000")
+        except OSError:
+            pass
 
         for res, soft, hard in rlimits:
             resource.setrlimit(res, (soft, hard))
 
         os.setgroups([])
         os.setgid(slot.uid)
+        if KEYRING_USED:  # a fresh session keyring, not the runner's (root's: no slot uid's count moves)
+            libc().syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None, 0, 0, 0)
         os.setuid(slot.uid)  # clears every capability: from here on an ordinary user
         os.chdir(slot.work)
         for name, data in test.get("files", {}).items():
@@ -415,6 +613,7 @@ class Runner:
         self.slots = [Slot(i, uid_base + i, self.scratch, self.io_root) for i in range(count)]
         self.by_pid: dict[int, Slot] = {}
         self.code: object = None
+        self.oom_kills = oom_kills()  # the cgroup's count so far: a rise means an OOM kill
 
     # -- setup / teardown
 
@@ -430,15 +629,20 @@ class Runner:
             if os.stat(mount).st_mode & 0o022:
                 os.chmod(mount, 0o755)
         os.makedirs(self.io_root, mode=0o711)
-        os.makedirs(self.scratch, mode=0o700)
-        os.chmod(self.scratch, 0o733)  # for a moment: each slot's uid creates its own cwd
+        os.makedirs(self.scratch, mode=0o711)
         for slot in self.slots:
+            os.setegid(slot.uid)  # the slot's home gets the slot's group (no CAP_CHOWN needed)
+            try:
+                os.mkdir(slot.home, 0o700)
+            finally:
+                os.setegid(0)
+            os.chmod(slot.home, 0o770)  # for a moment: the slot's uid creates its own cwd
             become(slot.uid)
             try:
                 os.mkdir(slot.work, 0o700)
             finally:
                 become(0)
-        os.chmod(self.scratch, 0o711)
+            os.chmod(slot.home, 0o710)
         for slot in self.slots:
             os.mkdir(slot.io, 0o700)
         os.mkdir(os.path.dirname(self.prog_path), 0o755)
@@ -458,7 +662,7 @@ class Runner:
                     os.unlink(os.path.join(slot.io, name))
                 except FileNotFoundError:
                     pass
-            for path in (slot.io, slot.work):
+            for path in (slot.io, slot.work, slot.home):
                 try:
                     os.rmdir(path)
                 except FileNotFoundError:
@@ -473,6 +677,19 @@ class Runner:
                 os.rmdir(path)
             except FileNotFoundError:
                 pass
+        # Every test is over: nothing in the shared IPC places may reach the next program,
+        # whoever owns it (a test may have planted things in another slot's entries).
+        left: list = []
+        for slot in self.slots:
+            as_uid(slot.uid)
+            try:
+                left += remove_sysv_ipc(slot.uid)
+            finally:
+                become(0)
+        for shared in SHARED_DIRS:
+            left += purge(shared)
+        if left:
+            raise OSError(errno.ENOTEMPTY, "left behind: " + ", ".join(left[:5]))
 
     # -- events
 
@@ -520,6 +737,7 @@ class Runner:
         with open(os.path.join(slot.io, "in"), "wb") as f:
             f.write(base64.b64decode(test.get("stdin", "")))
         rlimits = self.rlimits()
+        slot.inherited = max(0, resident_bytes() - FRESH_RESIDENT)
         slot.started = time.monotonic()
         slot.deadline = slot.started + float(self.limits["time_s"])
         pid = os.fork()
@@ -575,10 +793,19 @@ class Runner:
         become(slot.uid)
         try:
             wipe(slot.work)
+            held = [0]  # shared memory it left: counted against its memory limit
             for shared in SHARED_DIRS:  # world-writable spots a test could leave things in
-                drop_owned(shared, slot.uid)
+                held[0] += drop_owned(shared, slot.uid)
+            left = remove_sysv_ipc(slot.uid, held)
+            slot.shared = held[0]
         finally:
             become(0)
+        keys = key_usage(slot.uid)
+        if keys is not None and keys != CLEAN_KEYS.get(slot.uid):
+            self.fork_wait(run_key_cleaner, slot.uid)
+            CLEAN_KEYS[slot.uid] = key_usage(slot.uid)
+        if left:
+            raise RuntimeError("SysV IPC objects of uid %d survive IPC_RMID: %s" % (slot.uid, ", ".join(left)))
 
     def uid_busy(self, uid: int) -> bool:
         """Whether a process of ``uid`` may exist. A /proc scan is a snapshot only when
@@ -590,9 +817,13 @@ class Runner:
 
     def reaper(self, slot: Slot) -> None:
         """Fork a reaper that kills the slot's processes, and wait for it."""
+        self.fork_wait(run_reaper, slot.uid)
+
+    def fork_wait(self, job, uid: int) -> None:  # type: ignore[no-untyped-def]
+        """Run ``job(uid)`` in a forked child (it takes the uid for good) and wait for it."""
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
-            run_reaper(slot.uid)
+            job(uid)
         while True:
             try:
                 os.waitpid(pid, 0)
@@ -635,33 +866,66 @@ class Runner:
         sig = -exit_code if exit_code < 0 else None
         usage = slot.rusage
         cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
-        memory = (usage.ru_maxrss / 1024.0) if usage else 0.0
+        # The child starts as a copy of the runner (this request, stdin included, is in
+        # memory at fork): only what the program added beyond a fresh interpreter counts.
+        peak = (usage.ru_maxrss * 1024 - slot.inherited) if usage else 0
+        memory = max(0.0, peak / (1024.0 * 1024.0))
+        memory_mb = int(self.limits["memory_mb"])
         time_limit = float(self.limits["time_s"])
+        last = tail.rstrip().rsplit("\n", 1)[-1]
+        oom = False
+        if sig == signal.SIGKILL and not slot.timed_out:
+            kills = oom_kills()
+            oom = kills > self.oom_kills >= 0
+            self.oom_kills = kills
         if slot.timed_out:
-            verdict = "tle"
+            verdict, reason = "tle", "wall-clock time limit %g s exceeded" % time_limit
         elif len(stdout) > output_limit or err_size > output_limit:
-            verdict = "ole"
+            which = "stdout" if len(stdout) > output_limit else "stderr"
+            verdict, reason = "ole", "%s exceeded the output limit of %d bytes" % (which, output_limit)
         elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= time_limit):
-            verdict = "tle"
+            verdict, reason = "tle", "CPU time limit %g s exceeded" % time_limit
         elif code == SETUP_EXIT and "sstar runner:" in tail:
-            verdict = "re"
-        elif code == MEMORY_EXIT or (code and tail.rstrip().endswith("MemoryError")):
-            verdict = "mle"
-        elif sig == signal.SIGKILL and memory >= 0.8 * float(self.limits["memory_mb"]):
-            verdict = "mle"  # a SIGKILL we did not send, to a big process: the OOM killer
+            verdict, reason = "re", "the test could not be started: " + last
+        elif code == MEMORY_EXIT or (code and last.endswith("MemoryError")):
+            verdict, reason = "mle", (
+                "MemoryError: the address-space limit (%d MB of virtual memory) was reached, "
+                "at a resident peak of %.0f MB" % (memory_mb, memory)
+            )
+        elif code and ("[Errno 12]" in last or "Cannot allocate memory" in last):
+            verdict, reason = "mle", (
+                "an allocation failed with ENOMEM: the address-space limit (%d MB of virtual "
+                "memory) was reached (%s)" % (memory_mb, last[:200])
+            )
+        elif oom:
+            verdict, reason = "mle", (
+                "killed by the out-of-memory killer: the sandbox's memory (RAM, shared memory "
+                "and files in tmpfs together) ran out at a resident peak of %.0f MB" % memory
+            )
+        elif sig == signal.SIGKILL and memory >= 0.8 * memory_mb:
+            # a SIGKILL we did not send, to a big process: the OOM killer
+            verdict, reason = "mle", "killed by SIGKILL at a resident peak of %.0f MB (out of memory)" % memory
+        elif code == 0 and memory + slot.shared / MB > memory_mb:
+            verdict, reason = "mle", (
+                "a resident peak of %.0f MB plus %.0f MB of shared memory left behind (SysV or "
+                "/dev/shm) exceed the memory limit of %d MB" % (memory, slot.shared / MB, memory_mb)
+            )
         elif code == 0:
-            verdict = "ok"
+            verdict, reason = "ok", ""
+        elif sig is not None:
+            verdict, reason = "re", "killed by signal %d (%s)" % (sig, signal_name(sig))
         else:
-            verdict = "re"
+            verdict, reason = "re", "exit code %d" % code + (": " + last[:200] if last else "")
         return {
             "status": verdict,
+            "reason": reason,
             "exit_code": code,
             "signal": sig,
             "stdout": base64.b64encode(stdout[:output_limit]).decode(),
             "stderr_tail": tail,
             "time_s": round(max(0.0, slot.ended - slot.started), 6),
             "cpu_s": round(cpu, 6),
-            "memory_mb": round(memory, 3),
+            "memory_mb": round(memory + slot.shared / MB, 3),
         }
 
     # -- main loop
@@ -773,6 +1037,22 @@ def normalise_process() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.clear()
     os.environ.update(ENVIRONMENT)
+
+
+FRESH_RESIDENT = resident_bytes()  # this interpreter's memory before any request
+
+
+def keyring_used() -> bool:
+    """Whether this sandbox lets programs use kernel keyrings (Docker's seccomp profile
+    forbids it; a namespace sandbox may not): then each test gets its own session keyring."""
+    try:
+        return libc().syscall(SYS_KEYCTL, 0, -3, 0, 0, 0) >= 0  # KEYCTL_GET_KEYRING_ID @s
+    except Exception:
+        return False
+
+
+KEYRING_USED = keyring_used()
+CLEAN_KEYS: dict = {}  # uid -> its key counts right after its keyrings were emptied
 
 
 def main() -> int:
