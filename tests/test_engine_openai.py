@@ -1,4 +1,5 @@
-"""The OpenAI-compatible engine against a real local server (llama-cpp-python's, SmolLM2)."""
+"""The OpenAI-compatible engine against a real local server (llama-cpp-python's, through
+sstar.engine.serve so that it loads safely on this CPU; SmolLM2)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def server() -> Iterator[str]:
 
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("smollm2-135m")),
+        sys.executable, "-m", "sstar.engine.serve", "--model", str(resolve_model("smollm2-135m")),
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

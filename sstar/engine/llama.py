@@ -712,7 +712,7 @@ _PARAMS_PATCH_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _model_params_patched(lib: ModuleType, options: LoadOptions) -> Iterator[None]:
+def model_params_patched(lib: ModuleType, options: LoadOptions) -> Iterator[None]:
     """While the high-level ``Llama`` object is built, its model params get ``options``.
 
     ``Llama.__init__`` takes no argument for ``use_extra_bufts``; it calls
@@ -765,7 +765,7 @@ class SequentialLlamaEngine(Engine):
         lib = import_llama_cpp()
         threads = n_threads or default_threads()
         try:
-            with _model_params_patched(lib, options):
+            with model_params_patched(lib, options):
                 self._llm = lib.Llama(
                     model_path=str(model_path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                     n_gpu_layers=options.n_gpu_layers, n_batch=512, verbose=verbose,

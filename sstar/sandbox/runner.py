@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """sstar's in-sandbox runner: one pre-warmed interpreter that forks a child per test.
 
-Runs inside the sandbox (the Docker container, or the bubblewrap namespaces of the process
+Runs inside the sandbox (the Docker container, or the util-linux namespaces of the process
 backend) as root holding only CAP_SETUID and CAP_SETGID, under Debian's /usr/bin/python3.
 Standard library only: the image has nothing else.
 
@@ -1026,7 +1026,7 @@ def serve(channel: Channel) -> int:
 def normalise_process() -> None:
     """Once, for every child to inherit: a fresh interpreter's signal dispositions (except
     SIGXFSZ left at its default, kill, which makes an output overflow stop at once) and
-    a minimal environment, whatever `docker exec` or bubblewrap handed us."""
+    a minimal environment, whatever `docker exec` or the process backend handed us."""
     for sig in signal.valid_signals():
         if sig not in (signal.SIGKILL, signal.SIGSTOP):
             try:
