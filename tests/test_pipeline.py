@@ -314,3 +314,30 @@ def test_a_plan_that_quotes_the_sample_in_a_fence_keeps_its_program(problem, san
     result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT))
     assert engine.requests[0].params.stop_after_block == "python"
     assert result.public.all_passed and result.program == RIGHT
+
+
+class FailsOnce:
+    """The real sandbox, except that its first run ends as a failed sandbox does (every test
+    SE): what a runner killed from outside returns (tests/test_hostile_ipc.py kills one)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.calls = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def run(self, program, specs, limits, on_result=None):
+        from sstar.sandbox.base import RunOutcome, RunStatus
+
+        self.calls += 1
+        if self.calls == 1:
+            return [RunOutcome(s.name, RunStatus.SE, b"", reason="the runner stopped answering") for s in specs]
+        return self.inner.run(program, specs, limits, on_result)
+
+
+def test_a_sandbox_failure_is_not_the_candidates_fault(problem, sandbox):
+    flaky = FailsOnce(sandbox)
+    result = solve(problem, ScriptedEngine(Script([RIGHT])), flaky, SolveConfig(strategy=Strategy.ZERO_SHOT))
+    assert flaky.calls >= 2  # judged again on the restarted sandbox
+    assert result.public.all_passed and result.candidates_passing_public == 1

@@ -111,6 +111,8 @@ class RunContext:
             cand.public = None
             return None
         cand.public = judge(cand.code, self.problem, self.sandbox, tests="public", limits=self.limits)
+        if cand.public.sandbox_failed:  # the sandbox failed, not the program: once more, on a fresh one
+            cand.public = judge(cand.code, self.problem, self.sandbox, tests="public", limits=self.limits)
         cand.versions.append((cand.code, cand.public))
         if self.trace is not None:
             self.trace.event(
