@@ -51,13 +51,13 @@ class BatchBar:
         if ev.kind in ("begin", "stage"):
             self.progress.update(self.task, current=_short(f"{Path(ev.problem).name}: {ev.message}"), **fields)
         elif ev.kind == "record":
-            rec = ev.record or {}
-            mark = "[green]solved[/]" if rec.get("solved") else "[yellow]error[/]" if rec.get("error") else "[red]unsolved[/]"
-            detail = f" - {rec['error']}" if rec.get("error") else ""
-            self.progress.console.print(
-                f"{mark} {rec.get('id') or rec.get('path')} ({rec.get('tokens', 0)} tok, {rec.get('wall_s', 0):.1f} s){detail}",
-                highlight=False,
-            )
+            rec = ev.record
+            if rec is not None:
+                mark = "[green]solved[/]" if rec.solved else "[yellow]error[/]" if rec.error else "[red]unsolved[/]"
+                detail = f" - {rec.error}" if rec.error else ""
+                self.progress.console.print(
+                    f"{mark} {rec.id or rec.path} ({rec.tokens} tok, {rec.wall_s:.1f} s){detail}", highlight=False
+                )
             self.progress.update(self.task, completed=ev.finished, current="", **fields)
 
 
