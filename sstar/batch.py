@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from sstar.engine.base import Completion, Engine, Request
+from sstar.engine.base import Engine, Generation, Request
 from sstar.errors import SandboxUnavailable, SstarError
 from sstar.pipeline.types import Progress, SolveConfig
 from sstar.record import RECORD_VERSION, RESUME_KEYS, RunRecord, config_settings
@@ -186,9 +186,9 @@ class LockedEngine(Engine):
     def stats(self):  # type: ignore[override]
         return self.inner.stats
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         with self._lock:
-            return self.inner.generate(requests)
+            return self.inner.generate(requests)  # its usage comes back with it, untouched
 
     def close(self) -> None:
         pass  # the caller owns the inner engine

@@ -12,7 +12,7 @@ are self-debug's; the N samples and the synthesized-input prompt are majority's)
 batch of every strategy with one ``--completion-cache`` pays for the model once and
 compares the strategies on identical samples. Token counts of a hit are those of the
 original generation (they are the strategy's cost); wall time is not: a hit takes no
-model time, which ``stats.cached_*`` and the run record's ``completion_cache_hits`` say.
+model time, which each call's ``usage.cache_hits`` and the run record's ``completion_cache_hits`` say.
 
 Requests without a seed at temperature > 0 are never cached (they are meant to differ).
 Entries are written atomically (``sstar.cache.write_atomic``); an unreadable entry is a miss.
