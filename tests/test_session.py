@@ -126,7 +126,11 @@ def test_batch_and_check_through_a_session_with_both_caches(tmp_path: Path, proc
         again = session.batch([root], tmp_path / "two.jsonl", workers=2)
         assert again.cache is not None and again.cache["hits"] > 0
     assert (first.solved, again.solved) == (2, 2)
-    one, two = ([json.loads(x) for x in (tmp_path / f).read_text().splitlines()] for f in ("one.jsonl", "two.jsonl"))
+    # Two workers write records as problems finish: compare them by problem.
+    one, two = (
+        sorted((json.loads(x) for x in (tmp_path / f).read_text().splitlines()), key=lambda r: r["path"])
+        for f in ("one.jsonl", "two.jsonl")
+    )
     assert [r["tokens"] for r in one] == [r["tokens"] for r in two]
     assert all(r["completion_cache_hits"] == 0 for r in one) and all(r["completion_cache_hits"] > 0 for r in two)
     # check: the solutions beside the problems (none yet), then solved with the session's model.
