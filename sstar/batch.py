@@ -37,14 +37,15 @@ import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from sstar.engine.base import Completion, Engine, Request
+from sstar.engine.base import Engine, Generation, Request
 from sstar.errors import SandboxUnavailable, SstarError
 from sstar.pipeline.types import Progress, SolveConfig
+from sstar.record import RECORD_VERSION, RESUME_KEYS, RunRecord, config_settings
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 from sstar.trace import Trace
 from sstar.verdict import Verdict
@@ -54,9 +55,6 @@ try:  # POSIX: keeps two batches from appending to the same file at once
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-RECORD_VERSION = 1
-# Settings that must match between a run file's records and a resumed batch.
-RESUME_KEYS = ("strategy", "model", "n", "rounds", "temperature", "top_p", "max_tokens", "seed", "num_inputs", "num_random_inputs", "max_judge_pairs", "judge_min_support")
 
 
 # --------------------------------------------------------------------------------------
@@ -85,23 +83,21 @@ class RunFileCorrupt(BatchError):
 @dataclass
 class RunFile:
     path: Path
-    records: list[dict[str, Any]]
+    records: list[RunRecord]
     complete_bytes: int  # length of the prefix made of whole lines
     torn_tail: bytes = b""  # bytes after the last newline (a write cut short by a kill)
-    tail_record: dict[str, Any] | None = None  # the tail, when it is a whole record lacking only "\n"
+    tail_record: RunRecord | None = None  # the tail, when it is a whole record lacking only "\n"
     bad_lines: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason), strict=False only
 
 
-def _parse_record(raw: bytes) -> dict[str, Any]:
+def _parse_record(raw: bytes) -> RunRecord:
     try:
-        rec = json.loads(raw.decode("utf-8"))
+        doc = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"invalid JSON: {err.msg} at column {err.colno}") from None
-    if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
-        raise ValueError("a JSON object with a 'path' field was expected")
-    return rec
+    return RunRecord.from_json(doc)
 
 
 def read_run_file(path: Path, *, strict: bool = True) -> RunFile:
@@ -149,7 +145,7 @@ class BatchEvent:
     errors: int = 0
     problem: str = ""  # the problem's path
     message: str = ""
-    record: dict[str, Any] | None = None
+    record: RunRecord | None = None
 
 
 BatchProgressFn = Callable[[BatchEvent], None]
@@ -190,9 +186,9 @@ class LockedEngine(Engine):
     def stats(self):  # type: ignore[override]
         return self.inner.stats
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         with self._lock:
-            return self.inner.generate(requests)
+            return self.inner.generate(requests)  # its usage comes back with it, untouched
 
     def close(self) -> None:
         pass  # the caller owns the inner engine
@@ -281,9 +277,9 @@ class _Appender:
         if created:  # make the new directory entry durable too
             _fsync_dir(path.parent)
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: RunRecord) -> None:
         # default=str: a stray non-JSON value in settings must not cost the record
-        data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        data = (json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
         with self._lock:
             view = memoryview(data)
             while view:
@@ -316,16 +312,9 @@ def problem_key(path: str | Path) -> str:
     return os.path.realpath(os.fspath(path))
 
 
-def _config_settings(config: SolveConfig, model_name: str) -> dict[str, Any]:
-    settings = asdict(config)
-    settings["strategy"] = config.strategy.value
-    settings["model"] = model_name
-    return settings
-
-
-def _check_same_settings(out: Path, records: Iterable[dict[str, Any]], settings: dict[str, Any]) -> None:
-    for number, rec in enumerate(records, 1):
-        theirs = rec.get("config")
+def _check_same_settings(out: Path, records: Iterable[RunRecord], settings: dict[str, Any]) -> None:
+    for rec in records:
+        theirs = rec.config
         if not isinstance(theirs, dict):
             continue
         differ = [k for k in RESUME_KEYS if k in theirs and theirs.get(k) != settings.get(k)]
@@ -362,7 +351,7 @@ def solve_one(
     model_name: str,
     on_stage: Callable[[Progress], None] | None = None,
     trace_dir: Path | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """Load, solve and score one problem; return its record (never raises for a problem's own faults).
 
     With ``trace_dir``, the whole solve run (prompts, replies, runs, clusters, judgements)
@@ -373,47 +362,26 @@ def solve_one(
     from sstar.pipeline.solve import solve
 
     started = time.monotonic()
-    rec: dict[str, Any] = {
-        "v": RECORD_VERSION,
-        "path": os.fspath(path),
-        "abs_path": problem_key(path),
-        "id": None,
-        "title": None,
-        "strategy": config.strategy.value,
-        "model": model_name,
-        "config": _config_settings(config, model_name),
-        "settings": {},
-        "sandbox": sandbox.identity,
-        "program": "",
-        "public_verdict": None,
-        "public_passed": 0,
-        "public_total": 0,
-        "hidden_verdict": None,
-        "hidden_passed": None,
-        "hidden_total": None,
-        "solved": False,
-        "prompt_tokens": 0,
-        "completion_tokens": 0,
-        "tokens": 0,
-        "judge_calls": 0,
-        "clusters": 0,
-        "candidates": 0,
-        "candidates_passing_public": 0,
-        "wall_s": 0.0,
-        "error": None,
-        "error_stage": None,
-    }
+    rec = RunRecord(
+        v=RECORD_VERSION,
+        path=os.fspath(path),
+        abs_path=problem_key(path),
+        strategy=config.strategy.value,
+        model=model_name,
+        config=config_settings(config, model_name),
+        sandbox=sandbox.identity,
+    )
 
     watch = SandboxWatch(sandbox)
     sandbox = watch
 
-    def failed(stage: str, err: BaseException) -> dict[str, Any]:
-        rec["error"] = _error_text(err)
-        rec["error_stage"] = stage
+    def failed(stage: str, err: BaseException) -> RunRecord:
+        rec.error = _error_text(err)
+        rec.error_stage = stage
         if not isinstance(err, SstarError):  # a crash: keep where, for the bug report
-            rec["traceback"] = _traceback_tail(err)
-        rec["wall_s"] = round(time.monotonic() - started, 3)
-        rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            rec.traceback = _traceback_tail(err)
+        rec.wall_s = round(time.monotonic() - started, 3)
+        rec.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         return rec
 
     try:
@@ -422,18 +390,16 @@ def solve_one(
         raise
     except Exception as err:  # noqa: BLE001 - a broken problem is recorded, the batch goes on
         return failed("load", err)
-    rec["id"] = problem.id
-    rec["title"] = problem.title
+    rec.id = problem.id
+    rec.title = problem.title
     if problem.hidden_tests:
-        rec["hidden_total"] = len(problem.hidden_tests)
-        rec["hidden_passed"] = 0
+        rec.hidden_total = len(problem.hidden_tests)
+        rec.hidden_passed = 0
 
     trace = Trace(problem=problem.id, path=os.fspath(path), model=model_name) if trace_dir is not None else None
-    cache_stats = getattr(engine, "cache_stats", None)  # a CachingEngine: count this problem's hits
-    hits_before = cache_stats.hits if cache_stats is not None else 0
     try:
-        # solve() strips the hidden tests itself; passing without_hidden() makes that certain.
-        result = solve(problem.without_hidden(), engine, sandbox, config, progress=on_stage, trace=trace)
+        # solve() hands the pipeline the public view only (RunContext strips hidden tests).
+        result = solve(problem, engine, sandbox, config, progress=on_stage, trace=trace)
     except SandboxUnavailable:
         raise
     except Exception as err:  # noqa: BLE001
@@ -444,24 +410,22 @@ def solve_one(
     if result.interrupted:
         raise _Interrupted(os.fspath(path))
 
-    rec.update(
-        settings=dict(result.settings),
-        program=result.program,
-        public_verdict=result.public.verdict.value if result.program else None,
-        public_passed=result.public.passed,
-        public_total=result.public.total if result.program else len(problem.public_tests),
-        prompt_tokens=result.prompt_tokens,
-        completion_tokens=result.completion_tokens,
-        tokens=result.tokens,
-        judge_calls=result.judge_calls,
-        clusters=result.clusters,
-        candidates=result.candidates,
-        candidates_passing_public=result.candidates_passing_public,
-    )
-    if cache_stats is not None:
+    rec.settings = dict(result.settings)
+    rec.program = result.program
+    rec.public_verdict = result.public.verdict.value if result.program else None
+    rec.public_passed = result.public.passed
+    rec.public_total = result.public.total if result.program else len(problem.public_tests)
+    rec.prompt_tokens = result.prompt_tokens
+    rec.completion_tokens = result.completion_tokens
+    rec.tokens = result.tokens
+    rec.judge_calls = result.judge_calls
+    rec.clusters = result.clusters
+    rec.candidates = result.candidates
+    rec.candidates_passing_public = result.candidates_passing_public
+    if getattr(engine, "cache_stats", None) is not None:  # a CachingEngine
         # Requests answered by the completion cache took no model time: wall_s is then not
-        # the cost of a fresh run (tokens still are).
-        rec["completion_cache_hits"] = cache_stats.hits - hits_before
+        # the cost of a fresh run (tokens still are). This problem's own count, from its usage.
+        rec.completion_cache_hits = result.completion_cache_hits
     public_ok = bool(result.program) and result.public.all_passed
     hidden_ok = True
     if problem.hidden_tests and result.program:
@@ -472,25 +436,25 @@ def solve_one(
             raise
         except Exception as err:  # noqa: BLE001
             return failed("score", err)
-        rec.update(hidden_verdict=hidden.verdict.value, hidden_passed=hidden.passed, hidden_total=hidden.total)
+        rec.hidden_verdict, rec.hidden_passed, rec.hidden_total = hidden.verdict.value, hidden.passed, hidden.total
         hidden_ok = hidden.all_passed
         if hidden.sandbox_failed:
             first = next(t for t in hidden.tests if t.verdict is Verdict.SE)
-            rec["error"] = f"the sandbox failed while scoring (test {first.name}: {first.message})"
-            rec["error_stage"] = "score"
+            rec.error = f"the sandbox failed while scoring (test {first.name}: {first.message})"
+            rec.error_stage = "score"
     elif problem.hidden_tests:
         hidden_ok = False
-    rec["solved"] = public_ok and hidden_ok and rec["error"] is None
+    rec.solved = public_ok and hidden_ok and rec.error is None
     if watch.errors:
-        rec["sandbox_errors"] = watch.errors
-        rec["sandbox_error"] = watch.first_reason
-    rec["wall_s"] = round(time.monotonic() - started, 3)
+        rec.sandbox_errors = watch.errors
+        rec.sandbox_error = watch.first_reason
+    rec.wall_s = round(time.monotonic() - started, 3)
     if trace is not None and trace_dir is not None:
         # Scored after the run ended: the trace shows what the pipeline saw, then the outcome.
-        trace.event("scored", hidden_verdict=rec["hidden_verdict"], hidden_passed=rec["hidden_passed"],
-                    hidden_total=rec["hidden_total"], solved=rec["solved"])  # fmt: skip
+        trace.event("scored", hidden_verdict=rec.hidden_verdict, hidden_passed=rec.hidden_passed,
+                    hidden_total=rec.hidden_total, solved=rec.solved)  # fmt: skip
         trace.save(trace_dir / f"{_safe_name(problem.id)}.json")
-    rec["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rec.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return rec
 
 
@@ -523,7 +487,7 @@ def select_problems(paths: Sequence[Path | str], limit: int | None = None) -> li
     return unique
 
 
-def _prepare_out(out: Path, resume: bool, settings: dict[str, Any], warn: Callable[[str], None]) -> list[dict[str, Any]]:
+def _prepare_out(out: Path, resume: bool, settings: dict[str, Any], warn: Callable[[str], None]) -> list[RunRecord]:
     """Check the run file and repair a torn tail; return the records already in it.
     Called with the file locked (see _Appender), so no other batch is appending meanwhile."""
     if out.stat().st_size == 0:
@@ -579,7 +543,7 @@ def run_batch(
     if workers < 1:
         raise BatchError("--workers must be at least 1")
     model_name = model_name or getattr(engine, "name", "engine")
-    settings = _config_settings(config, model_name)
+    settings = config_settings(config, model_name)
     warnings: list[str] = []
 
     def emit(event: BatchEvent) -> None:
@@ -607,17 +571,17 @@ def run_batch(
         if created and out.exists() and out.stat().st_size == 0:
             out.unlink()
         raise
-    by_key: dict[str, dict[str, Any]] = {}
+    by_key: dict[str, RunRecord] = {}
     for rec in existing:
-        by_key[problem_key(rec.get("abs_path") or rec["path"])] = rec
-        by_key.setdefault(problem_key(rec["path"]), rec)  # the file may have moved with its problems
+        by_key[problem_key(rec.key_path)] = rec
+        by_key.setdefault(problem_key(rec.path), rec)  # the file may have moved with its problems
     todo = [p for p in selected if problem_key(p) not in by_key]
     earlier = [by_key[problem_key(p)] for p in selected if problem_key(p) in by_key]
 
     counts = {"finished": len(earlier), "solved": 0, "unsolved": 0, "errors": 0}
     for rec in earlier:
-        counts["solved" if rec.get("solved") else "unsolved"] += 1
-        counts["errors"] += rec.get("error") is not None
+        counts["solved" if rec.solved else "unsolved"] += 1
+        counts["errors"] += rec.error is not None
     count_lock = threading.Lock()
 
     def event(kind: str, **kw: Any) -> BatchEvent:
@@ -635,7 +599,7 @@ def run_batch(
 
     done = 0
 
-    def work(path: Path) -> dict[str, Any]:
+    def work(path: Path) -> RunRecord:
         emit(event("begin", problem=os.fspath(path)))
 
         def on_stage(p: Progress) -> None:
@@ -643,15 +607,15 @@ def run_batch(
 
         return solve_one(path, shared_engine, shared_sandbox, config, model_name=model_name, on_stage=on_stage, trace_dir=traces)
 
-    def finish(rec: dict[str, Any]) -> None:
+    def finish(rec: RunRecord) -> None:
         nonlocal done
         writer.append(rec)  # durable before it is counted
         with count_lock:
             done += 1
             counts["finished"] += 1
-            counts["solved" if rec["solved"] else "unsolved"] += 1
-            counts["errors"] += rec["error"] is not None
-            ev = event("record", problem=rec["path"], record=rec, message=rec.get("error") or "")
+            counts["solved" if rec.solved else "unsolved"] += 1
+            counts["errors"] += rec.error is not None
+            ev = event("record", problem=rec.path, record=rec, message=rec.error or "")
         emit(ev)
 
     try:
@@ -682,8 +646,8 @@ def run_batch(
 
 def _run_threads(
     todo: list[Path],
-    work: Callable[[Path], dict[str, Any]],
-    finish: Callable[[dict[str, Any]], None],
+    work: Callable[[Path], RunRecord],
+    finish: Callable[[RunRecord], None],
     workers: int,
 ) -> None:
     """At most ``workers`` problems in flight; records written by this (main) thread as they finish.
@@ -693,7 +657,7 @@ def _run_threads(
     a daemon thread does not keep the process alive), so --resume solves them again.
     """
     queue = list(reversed(todo))
-    running: set[Future[dict[str, Any]]] = set()
+    running: set[Future[RunRecord]] = set()
     while queue or running:
         while queue and len(running) < workers:
             running.add(_start_daemon(work, queue.pop()))
@@ -702,8 +666,8 @@ def _run_threads(
             finish(fut.result())  # re-raises a fatal error (SandboxUnavailable, an interrupted solve)
 
 
-def _start_daemon(work: Callable[[Path], dict[str, Any]], path: Path) -> Future[dict[str, Any]]:
-    fut: Future[dict[str, Any]] = Future()
+def _start_daemon(work: Callable[[Path], RunRecord], path: Path) -> Future[RunRecord]:
+    fut: Future[RunRecord] = Future()
     fut.set_running_or_notify_cancel()
 
     def target() -> None:

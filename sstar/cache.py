@@ -36,13 +36,13 @@ import base64
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from sstar.errors import SstarError
+from sstar.fsutil import atomic_write
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 
 # Bump when the key or the entry layout changes: old entries become misses. 2: entries
@@ -90,28 +90,11 @@ def write_atomic(path: Path, data: bytes) -> bool:
     Readers see the old file or the new one, never a part; returns False (and leaves no
     temporary file) when the disk refuses, so a cache failure never fails the caller.
     """
-    tmp_name: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp_name, path)
-        tmp_name = None
+        atomic_write(path, data, prefix=".tmp-", suffix=".json")
         return True
     except OSError:
         return False
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
 
 
 def _sha(data: bytes) -> str:

@@ -24,12 +24,12 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sstar.errors import ModelNotFound
+from sstar.fsutil import atomic_file, atomic_write
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 _CHUNK = 1 << 20
@@ -180,7 +180,7 @@ def _remember_good(path: Path, spec: ModelSpec) -> None:
     sidecar = _sidecar(spec)
     try:
         sidecar.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_text(sidecar, json.dumps({**_stamp(path), "sha256": spec.sha256}))
+        atomic_write(sidecar, json.dumps({**_stamp(path), "sha256": spec.sha256}))
     except OSError:
         pass  # a read-only cache only costs a re-hash next time
 
@@ -206,17 +206,6 @@ def _verify(path: Path, spec: ModelSpec) -> bool:
         return False
     _remember_good(path, spec)
     return True
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- resolution ----------------------------------------------------------------------
@@ -286,34 +275,21 @@ def _from_packages(spec: ModelSpec, parts: list[Path]) -> Path:
             f"Reinstall it: {reinstall}"
         )
     folder = cache_dir()
+    target = folder / spec.filename
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{spec.filename}.", suffix=".tmp")
-    except OSError as err:
-        raise ModelNotFound(
-            f"cannot write the model {spec.name!r} into the cache {folder} ({err}): "
-            f"set SSTAR_CACHE_DIR to a writable folder with {spec.size // 2**20} MiB free."
-        ) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_file(target) as out:  # the whole model appears at once, or not at all
             digest = sha256_of(parts, out.write)
-            out.flush()
-            os.fsync(out.fileno())
-        if digest != spec.sha256:
-            raise ModelNotFound(
-                f"the parts of model {spec.name!r} put together have sha256 {digest}, not {spec.sha256}: "
-                f"reinstall them: {reinstall}"
-            )
-        target = folder / spec.filename
-        os.replace(tmp, target)
+            if digest != spec.sha256:
+                raise ModelNotFound(
+                    f"the parts of model {spec.name!r} put together have sha256 {digest}, not {spec.sha256}: "
+                    f"reinstall them: {reinstall}"
+                )
     except OSError as err:
         raise ModelNotFound(
             f"cannot write the model {spec.name!r} into the cache {folder} ({err}): "
             f"set SSTAR_CACHE_DIR to a writable folder with {spec.size // 2**20} MiB free."
         ) from None
-    finally:
-        tmp.unlink(missing_ok=True)
     _remember_good(target, spec)
     return target
 

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from sstar.batch import read_run_file
 from sstar.errors import SstarError
+from sstar.record import RunRecord
 
 
 class ReportError(SstarError):
@@ -32,7 +33,7 @@ class ReportError(SstarError):
 class Run:
     name: str
     path: Path
-    records: dict[str, dict[str, Any]]  # problem key -> record (file order)
+    records: dict[str, RunRecord]  # problem key -> record (file order)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -56,14 +57,14 @@ class RunSummary:
     wall_total_s: float
 
 
-def problem_label(rec: dict[str, Any]) -> str:
+def problem_label(rec: RunRecord) -> str:
     """A problem's row name: its id, else its path (the directory for problem.md / problem.yaml)."""
-    if rec.get("id"):
-        return str(rec["id"])
-    path = Path(rec["path"])
+    if rec.id:
+        return str(rec.id)
+    path = Path(rec.path)
     if path.name in ("problem.md", "problem.yaml"):
-        return path.parent.name or rec["path"]
-    return path.stem or rec["path"]
+        return path.parent.name or rec.path
+    return path.stem or rec.path
 
 
 def load_run(path: Path | str, name: str | None = None) -> Run:
@@ -82,9 +83,9 @@ def load_run(path: Path | str, name: str | None = None) -> Run:
     where: dict[str, str] = {}
     for rec in records:
         key = problem_label(rec)
-        abs_path = str(rec.get("abs_path") or rec["path"])
+        abs_path = str(rec.key_path)
         if key in where and where[key] != abs_path:
-            key = f"{key} ({rec['path']})"  # two problems with one id: keep both
+            key = f"{key} ({rec.path})"  # two problems with one id: keep both
         if key in run.records:
             run.warnings.append(f"{path}: {key} is recorded twice; the later record counts")
         where.setdefault(key, abs_path)
@@ -119,8 +120,8 @@ def _most_common(values: list[Any]) -> str:
     return str(common[0][0]) + (" (mixed)" if len(common) > 1 else "")
 
 
-def _public_ok(rec: dict[str, Any]) -> bool:
-    return bool(rec.get("program")) and rec.get("public_verdict") == "AC"
+def _public_ok(rec: RunRecord) -> bool:
+    return bool(rec.program) and rec.public_verdict == "AC"
 
 
 def summarize(run: Run) -> RunSummary:
@@ -128,26 +129,26 @@ def summarize(run: Run) -> RunSummary:
     n = len(recs)
 
     def mean(key: str) -> float:
-        return sum(float(r.get(key) or 0) for r in recs) / n if n else 0.0
+        return sum(float(getattr(r, key) or 0) for r in recs) / n if n else 0.0
 
-    solved = sum(bool(r.get("solved")) for r in recs)
+    solved = sum(bool(r.solved) for r in recs)
     return RunSummary(
         name=run.name,
         path=os.fspath(run.path),
-        strategy=_most_common([r.get("strategy") for r in recs]),
-        model=_most_common([r.get("model") for r in recs]),
+        strategy=_most_common([r.strategy for r in recs]),
+        model=_most_common([r.model for r in recs]),
         problems=n,
         solved=solved,
         pass_rate=solved / n if n else 0.0,
         public_ok=sum(_public_ok(r) for r in recs),
-        errors=sum(r.get("error") is not None for r in recs),
+        errors=sum(r.error is not None for r in recs),
         tokens_mean=mean("tokens"),
         prompt_tokens_mean=mean("prompt_tokens"),
         completion_tokens_mean=mean("completion_tokens"),
-        tokens_total=int(sum(int(r.get("tokens") or 0) for r in recs)),
+        tokens_total=int(sum(int(r.tokens or 0) for r in recs)),
         judge_calls_mean=mean("judge_calls"),
         wall_mean_s=mean("wall_s"),
-        wall_total_s=sum(float(r.get("wall_s") or 0) for r in recs),
+        wall_total_s=sum(float(r.wall_s or 0) for r in recs),
     )
 
 
@@ -182,30 +183,30 @@ def fmt_seconds(s: float) -> str:
     return f"{s:.1f} s"
 
 
-def _outcome(rec: dict[str, Any]) -> str:
+def _outcome(rec: RunRecord) -> str:
     """A short reason for an unsolved problem."""
-    if rec.get("error") is not None:
+    if rec.error is not None:
         return "error"
-    if not rec.get("program"):
+    if not rec.program:
         return "no program"
-    if rec.get("public_verdict") != "AC":
-        return f"public {rec.get('public_verdict')}"
-    if rec.get("hidden_verdict") not in (None, "AC"):
-        return f"hidden {rec.get('hidden_verdict')}"
+    if rec.public_verdict != "AC":
+        return f"public {rec.public_verdict}"
+    if rec.hidden_verdict not in (None, "AC"):
+        return f"hidden {rec.hidden_verdict}"
     return "unsolved"
 
 
-def _cell_text(rec: dict[str, Any] | None, *, md: bool) -> str:
+def _cell_text(rec: RunRecord | None, *, md: bool) -> str:
     if rec is None:
         return "—"
-    mark = ("✅" if md else "✓") if rec.get("solved") else ("⚠️" if md else "!") if rec.get("error") else ("❌" if md else "✗")
-    head = mark if rec.get("solved") else f"{mark} {_outcome(rec)}"
+    mark = ("✅" if md else "✓") if rec.solved else ("⚠️" if md else "!") if rec.error else ("❌" if md else "✗")
+    head = mark if rec.solved else f"{mark} {_outcome(rec)}"
     # Requests answered by a completion cache cost no model time: say so next to the time.
-    hits = int(rec.get("completion_cache_hits") or 0)
+    hits = int(rec.completion_cache_hits or 0)
     cached = f" ({hits} cached)" if hits else ""
     return (
-        f"{head} · {fmt_tokens(float(rec.get('tokens') or 0))} tok · "
-        f"{int(rec.get('judge_calls') or 0)} jc · {fmt_seconds(float(rec.get('wall_s') or 0))}{cached}"
+        f"{head} · {fmt_tokens(float(rec.tokens or 0))} tok · "
+        f"{int(rec.judge_calls or 0)} jc · {fmt_seconds(float(rec.wall_s or 0))}{cached}"
     )
 
 
@@ -247,13 +248,18 @@ CSV_FIELDS = (
 )  # fmt: skip
 
 
+def _field(rec: RunRecord, name: str) -> Any:
+    """A column of the long formats (None for one the record does not have)."""
+    return getattr(rec, name, None)
+
+
 def render_csv(runs: Sequence[Run]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for run in runs:
         for key, rec in run.records.items():
-            writer.writerow({**{f: rec.get(f) for f in CSV_FIELDS}, "run": run.name, "problem": key})
+            writer.writerow({**{f: _field(rec, f) for f in CSV_FIELDS}, "run": run.name, "problem": key})
     return out.getvalue()
 
 
@@ -265,7 +271,7 @@ def render_json(runs: Sequence[Run]) -> dict[str, Any]:
             {
                 "problem": key,
                 "results": {
-                    r.name: ({f: r.records[key].get(f) for f in keep} if key in r.records else None) for r in runs
+                    r.name: ({f: _field(r.records[key], f) for f in keep} if key in r.records else None) for r in runs
                 },
             }
             for key in problem_keys(runs)
@@ -288,7 +294,7 @@ def render_tables(runs: Sequence[Run]) -> list[Any]:
         for run in runs:
             rec = run.records.get(key)
             text = _cell_text(rec, md=False)
-            style = "dim" if rec is None else "green" if rec.get("solved") else "yellow" if rec.get("error") else "red"
+            style = "dim" if rec is None else "green" if rec.solved else "yellow" if rec.error else "red"
             cells.append(f"[{style}]{text}[/]")
         per_problem.add_row(key, *cells, end_section=False)
     per_problem.add_section()

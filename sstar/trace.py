@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from sstar.fsutil import atomic_write
 
 
 def _plain(value: Any) -> Any:
@@ -51,13 +51,4 @@ class Trace:
         return {"header": self.header, "events": self.events}
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_json(), fh, indent=1, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, json.dumps(self.to_json(), indent=1, ensure_ascii=False), suffix="")

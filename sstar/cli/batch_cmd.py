@@ -8,7 +8,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn, with_completion_cache
+from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -51,13 +51,13 @@ class BatchBar:
         if ev.kind in ("begin", "stage"):
             self.progress.update(self.task, current=_short(f"{Path(ev.problem).name}: {ev.message}"), **fields)
         elif ev.kind == "record":
-            rec = ev.record or {}
-            mark = "[green]solved[/]" if rec.get("solved") else "[yellow]error[/]" if rec.get("error") else "[red]unsolved[/]"
-            detail = f" - {rec['error']}" if rec.get("error") else ""
-            self.progress.console.print(
-                f"{mark} {rec.get('id') or rec.get('path')} ({rec.get('tokens', 0)} tok, {rec.get('wall_s', 0):.1f} s){detail}",
-                highlight=False,
-            )
+            rec = ev.record
+            if rec is not None:
+                mark = "[green]solved[/]" if rec.solved else "[yellow]error[/]" if rec.error else "[red]unsolved[/]"
+                detail = f" - {rec.error}" if rec.error else ""
+                self.progress.console.print(
+                    f"{mark} {rec.id or rec.path} ({rec.tokens} tok, {rec.wall_s:.1f} s){detail}", highlight=False
+                )
             self.progress.update(self.task, completed=ev.finished, current="", **fields)
 
 
@@ -88,21 +88,19 @@ def register(app: typer.Typer) -> None:
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
-        from sstar.batch import run_batch, select_problems
-        from sstar.cache import CachingSandbox
-        from sstar.engine import open_engine
-        from sstar.sandbox import open_sandbox
+        from sstar.batch import select_problems
+        from sstar.session import Session
 
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens)
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
+        exec_cache = (cache_dir or True) if cache else False
         note(f"loading model {model} ...")
-        with open_sandbox(sandbox, warn=warn) as box, with_completion_cache(open_engine(model), completion_cache) as engine:
-            runner = CachingSandbox(box, cache_dir) if cache else box
+        with Session(model, sandbox, config=config, exec_cache=exec_cache, completion_cache=completion_cache, warn=warn) as session:
+            session.open()  # the sandbox, then the model: now, not inside the progress bar
             with BatchBar() as bar:
-                summary = run_batch(
-                    paths, out, engine, runner, config,
-                    resume=resume, workers=workers, limit=limit, model_name=model, progress=bar, trace_dir=trace_dir,
-                )  # fmt: skip
+                summary = session.batch(
+                    paths, out, resume=resume, workers=workers, limit=limit, progress=bar, trace_dir=trace_dir
+                )
         stdout.print(
             f"{summary.out}: {summary.solved}/{summary.solved + summary.unsolved} solved "
             f"({100 * summary.pass_rate:.1f}%), {summary.errors} errors; "

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from sstar.cli.common import SANDBOX_OPTION, note, stderr, stdout, user_errors, warn
+from sstar.cli.common import MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, note, stderr, stdout, user_errors, warn
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -47,13 +47,16 @@ def register(app: typer.Typer) -> None:
         sandbox: str = SANDBOX_OPTION,
         cache: bool = typer.Option(False, "--cache/--no-cache", help="Reuse results of identical runs (an unchanged solution is not re-run)."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
-        n: int = typer.Option(8, "-n", "--n", min=1, help="--solve-missing: candidates to sample."),
-        rounds: int = typer.Option(2, "--rounds", min=0, help="--solve-missing: debug rounds."),
-        strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="--solve-missing: sstar, or a baseline."),
-        model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="--solve-missing: registry name, .gguf path, or openai:MODEL@URL."),
-        seed: int = typer.Option(0, "--seed", help="--solve-missing: sampling seed."),
+        # With --solve-missing: the pipeline's options, shared with solve and batch (cli/common.py).
+        n: int = N_OPTION,
+        rounds: int = ROUNDS_OPTION,
+        strategy: Strategy = STRATEGY_OPTION,
+        model: str = MODEL_OPTION,
+        seed: int = SEED_OPTION,
     ) -> None:
-        """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem."""
+        """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem.
+
+        -n, --rounds, --strategy, --model and --seed apply to --solve-missing."""
         from sstar.cache import CachingSandbox
         from sstar.check import CheckError, check_repository, discover_targets, write_junit
         from sstar.sandbox import open_sandbox

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import sys
-from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from sstar.errors import SstarError
+from sstar.models import DEFAULT_MODEL
 from sstar.pipeline.types import SolveConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,7 +58,6 @@ def user_errors(func: F) -> F:
 # Options shared by the commands that run the pipeline (solve, batch): one definition, so
 # their defaults and help cannot drift apart. Defaults come from SolveConfig.
 _D = SolveConfig()
-DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 N_OPTION = typer.Option(_D.n, "-n", "--n", min=1, help="Candidates to sample.")
 ROUNDS_OPTION = typer.Option(_D.rounds, "--rounds", min=0, help="Debug rounds per failing candidate.")
 STRATEGY_OPTION = typer.Option(_D.strategy, "--strategy", help="sstar, or a baseline.")
@@ -72,12 +71,3 @@ COMPLETION_CACHE_OPTION = typer.Option(
     "--completion-cache",
     help="Reuse the model's answers to identical seeded requests from DIR (to compare strategies on the same samples).",
 )
-
-
-def with_completion_cache(engine: Any, cache_dir: Optional[Path]) -> Any:
-    """The engine, wrapped in a CachingEngine when --completion-cache was given."""
-    if cache_dir is None:
-        return engine
-    from sstar.engine.cache import CachingEngine
-
-    return CachingEngine(engine, cache_dir)

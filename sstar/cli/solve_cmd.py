@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, user_errors, warn, with_completion_cache
+from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, user_errors, warn
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult, Strategy
 
 
@@ -76,18 +76,18 @@ def register(app: typer.Typer) -> None:
         trace_file: Optional[Path] = typer.Option(None, "--trace", help="Write the whole run as JSON."),
     ) -> None:
         """Generate N candidates, debug them on the public tests, select one by input synthesis."""
-        from sstar.engine import open_engine
         from sstar.loaders import load_problem
-        from sstar.pipeline.solve import solve
-        from sstar.sandbox import open_sandbox
+        from sstar.session import Session
         from sstar.trace import Trace
 
         prob = load_problem(problem)
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens)
         trace = Trace(problem=prob.id, path=str(problem), model=model) if trace_file else None
         note(f"loading model {model} ...")
-        with open_sandbox(sandbox, warn=warn) as box, with_completion_cache(open_engine(model), completion_cache) as engine, ProgressLine() as progress:
-            result = solve(prob, engine, box, config, progress=progress, trace=trace)
+        with Session(model, sandbox, config=config, completion_cache=completion_cache, warn=warn) as session:
+            session.open()  # the sandbox, then the model: now, not inside the progress display
+            with ProgressLine() as progress:
+                result = session.solve(prob, progress=progress, trace=trace)
         if trace is not None and trace_file is not None:
             trace.save(trace_file)
         stderr.print(summary_table(result))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import re
 from dataclasses import dataclass, field
-from typing import Sequence, TypeVar
+from typing import Iterable, Sequence, TypeVar
 
 from sstar.extract import closed_block_end
 
@@ -57,8 +57,60 @@ class Completion:
 
 
 @dataclass
+class Usage:
+    """What one ``generate`` call cost, returned with its completions.
+
+    Callers add these up (``RunContext`` does, per problem) instead of diffing the
+    engine's running totals, which other threads sharing the engine also move.
+    """
+
+    prompt_tokens: int = 0  # prompt tokens actually evaluated (shared prompts count once)
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    prompt_seconds: float = 0.0
+    cache_hits: int = 0  # requests answered by a completion cache (no model time spent)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: "Usage") -> "Usage":
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.seconds + other.seconds,
+            self.prompt_seconds + other.prompt_seconds,
+            self.cache_hits + other.cache_hits,
+        )
+
+
+class Generation(list[list[Completion]]):
+    """The result of ``Engine.generate``: one list of completions per request, plus ``usage``.
+
+    A list, so callers that only want the completions index and unpack it as before.
+    """
+
+    def __init__(self, completions: Iterable[list[Completion]] = (), usage: Usage | None = None) -> None:
+        super().__init__(completions)
+        self.usage = usage if usage is not None else Usage()
+
+
+def usage_of(results: Sequence[list[Completion]]) -> Usage:
+    """The usage an engine returned; for an engine that returns plain lists, what its
+    completions say (each request's prompt counted once: its samples share it)."""
+    usage = getattr(results, "usage", None)
+    if isinstance(usage, Usage):
+        return usage
+    return Usage(
+        prompt_tokens=sum(row[0].prompt_tokens for row in results if row),
+        completion_tokens=sum(c.completion_tokens for row in results for c in row),
+    )
+
+
+@dataclass
 class EngineStats:
-    """Running totals, for progress lines and reports."""
+    """Running totals over every call, for benchmarks and ``sstar doctor``. Shared by
+    every caller of the engine: per-run figures come from each call's ``Usage``."""
 
     prompt_tokens: int = 0  # prompt tokens actually evaluated (shared prompts count once)
     completion_tokens: int = 0
@@ -73,6 +125,11 @@ class EngineStats:
         self.seconds += seconds
         self.prompt_seconds += prompt_seconds
         self.calls += 1
+
+    def add(self, usage: Usage) -> Usage:
+        """Add one generate() call's usage to the totals; returns it."""
+        self.record(usage.prompt_tokens, usage.completion_tokens, usage.seconds, usage.prompt_seconds)
+        return usage
 
     @property
     def tokens_per_s(self) -> float:
@@ -89,10 +146,11 @@ class Engine(abc.ABC):
         self.stats = EngineStats()
 
     @abc.abstractmethod
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         """Complete every request (each ``n`` times), as one batch where the backend allows.
 
-        Returns one list of ``request.n`` completions per request, in order.
+        Returns one list of ``request.n`` completions per request, in order, with the
+        call's ``usage`` (also added to ``self.stats``).
         """
 
     @property

@@ -12,7 +12,7 @@ are self-debug's; the N samples and the synthesized-input prompt are majority's)
 batch of every strategy with one ``--completion-cache`` pays for the model once and
 compares the strategies on identical samples. Token counts of a hit are those of the
 original generation (they are the strategy's cost); wall time is not: a hit takes no
-model time, which ``stats.cached_*`` and the run record's ``completion_cache_hits`` say.
+model time, which each call's ``usage.cache_hits`` and the run record's ``completion_cache_hits`` say.
 
 Requests without a seed at temperature > 0 are never cached (they are meant to differ).
 Entries are written atomically (``sstar.cache.write_atomic``); an unreadable entry is a miss.
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sstar.cache import write_atomic
-from sstar.engine.base import Completion, Engine, Request
+from sstar.engine.base import Completion, Engine, Generation, Request, Usage, usage_of
 
 FORMAT_VERSION = 1
 
@@ -62,10 +62,6 @@ def cacheable(request: Request) -> bool:
 class CachingEngine(Engine):
     """Answers seeded requests from ``cache_dir`` and passes the rest to ``inner`` as one batch."""
 
-    # Stats are updated from deltas of the inner engine's totals around each call: callers
-    # that share it between threads must serialise calls (sstar.batch does, with a lock).
-    thread_safe = False
-
     def __init__(self, inner: Engine, cache_dir: Path | str) -> None:
         super().__init__()
         self.inner = inner
@@ -76,13 +72,18 @@ class CachingEngine(Engine):
         self._lock = threading.Lock()
 
     @property
+    def thread_safe(self) -> bool:  # type: ignore[override]
+        # Its own counters are locked and each call's usage comes back with it: as safe as the inner engine.
+        return bool(getattr(self.inner, "thread_safe", False))
+
+    @property
     def identity(self) -> str:
         return self.inner.identity
 
     def path_for(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key[2:]}.json"
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         identity = self.inner.identity
         keys = [request_key(identity, r) if cacheable(r) else None for r in requests]
         results: list[list[Completion] | None] = [self._load(k, r.n) if k else None for k, r in zip(keys, requests)]
@@ -93,26 +94,24 @@ class CachingEngine(Engine):
                 # A request's N samples share one prompt: count it once, as the engines do.
                 hit_prompt += got[0].prompt_tokens if got else 0
                 hit_completion += sum(c.completion_tokens for c in got)
-        before = (self.inner.stats.prompt_tokens, self.inner.stats.completion_tokens, self.inner.stats.seconds, self.inner.stats.prompt_seconds)
+        fresh_usage = Usage()
         if todo:
             fresh = self.inner.generate([requests[i] for i in todo])  # the misses stay one batch
+            fresh_usage = usage_of(fresh)
             for i, comps in zip(todo, fresh):
                 results[i] = comps
                 if keys[i] is not None:
                     write_atomic(self.path_for(keys[i]), self._encode(keys[i], comps))
-        s = self.inner.stats
+        hits = len(requests) - len(todo)
+        # Token counts of a hit are those of the original generation (the strategy's cost); its time is not.
+        usage = fresh_usage + Usage(hit_prompt, hit_completion, cache_hits=hits)
         with self._lock:
-            self.cache_stats.hits += len(requests) - len(todo)
+            self.cache_stats.hits += hits
             self.cache_stats.misses += sum(1 for i in todo if keys[i] is not None)
             self.cache_stats.uncacheable += sum(1 for k in keys if k is None)
             self.cache_stats.cached_completion_tokens += hit_completion
-            self.stats.record(
-                s.prompt_tokens - before[0] + hit_prompt,
-                s.completion_tokens - before[1] + hit_completion,
-                s.seconds - before[2],
-                s.prompt_seconds - before[3],
-            )
-        return [r for r in results if r is not None]
+            self.stats.add(usage)
+        return Generation([r for r in results if r is not None], usage)
 
     def close(self) -> None:
         self.inner.close()

@@ -56,7 +56,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, is_degenerate
+from sstar.engine.base import Completion, Engine, Generation, Message, Request, SamplingParams, Usage, is_degenerate
 from sstar.extract import closed_block_end
 from sstar.engine.safety import (
     EngineFacts,
@@ -341,11 +341,11 @@ class LlamaEngine(Engine):
 
     # -- Engine ---------------------------------------------------------------------
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         with self._lock:
             return self._generate(requests)
 
-    def _generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def _generate(self, requests: Sequence[Request]) -> Generation:
         if self._model is None:
             raise EngineError("this engine is closed.")
         start = time.perf_counter()
@@ -369,8 +369,8 @@ class LlamaEngine(Engine):
                 )
         out = [[c for c in row if c is not None] for row in results]
         completion_tokens = sum(c.completion_tokens for row in out for c in row)
-        self.stats.record(evaluated, completion_tokens, time.perf_counter() - start, prompt_seconds)
-        return out
+        usage = self.stats.add(Usage(evaluated, completion_tokens, time.perf_counter() - start, prompt_seconds))
+        return Generation(out, usage)
 
     def close(self) -> None:
         lib = getattr(self, "_lib", None)
@@ -773,7 +773,7 @@ class SequentialLlamaEngine(Engine):
         except (ValueError, RuntimeError) as err:
             raise EngineError(f"llama-cpp-python could not load {model_path}: {err}") from None
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         start = time.perf_counter()
         out: list[list[Completion]] = []
         prompt_total = completion_total = 0
@@ -802,8 +802,8 @@ class SequentialLlamaEngine(Engine):
             out.append(row)
         # Usage counts the whole prompt each time, though the Llama object reuses the
         # KV of a repeated prefix: so prompt_tokens here is "as reported", not "evaluated".
-        self.stats.record(prompt_total, completion_total, time.perf_counter() - start)
-        return out
+        usage = self.stats.add(Usage(prompt_total, completion_total, time.perf_counter() - start))
+        return Generation(out, usage)
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)

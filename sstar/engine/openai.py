@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from sstar.engine.base import Completion, Engine, Request, cut_after_block
+from sstar.engine.base import Completion, Engine, Generation, Request, Usage, cut_after_block
 from sstar.errors import EngineError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -60,7 +60,7 @@ class OpenAIEngine(Engine):
             limits=httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency),
         )
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         start = time.perf_counter()
         jobs = [(ri, i) for ri, r in enumerate(requests) for i in range(r.n)]
         results: list[list[Completion | None]] = [[None] * r.n for r in requests]
@@ -69,12 +69,14 @@ class OpenAIEngine(Engine):
             for future, (ri, i) in futures.items():
                 results[ri][i] = future.result()
         out = [[c for c in row if c is not None] for row in results]
-        self.stats.record(
-            sum(c.prompt_tokens for row in out for c in row),
-            sum(c.completion_tokens for row in out for c in row),
-            time.perf_counter() - start,
+        usage = self.stats.add(
+            Usage(
+                sum(c.prompt_tokens for row in out for c in row),
+                sum(c.completion_tokens for row in out for c in row),
+                time.perf_counter() - start,
+            )
         )
-        return out
+        return Generation(out, usage)
 
     def _one(self, request: Request, index: int, start: float) -> Completion:
         p = request.params

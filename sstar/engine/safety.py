@@ -30,13 +30,13 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sstar.errors import EngineError
+from sstar.fsutil import atomic_write
 
 FORMAT = 1  # of the cache records below; a record of another format is ignored
 PROBE_TIMEOUT_S = 300.0  # a loaded 2-core machine loads the 1.5B model in seconds, not minutes
@@ -364,14 +364,7 @@ def _write_record(kind: str, key: dict[str, Any], value: dict[str, Any], directo
     try:
         folder.mkdir(parents=True, exist_ok=True)
         data = json.dumps({"format": FORMAT, "kind": kind, "key": key, "value": value, "written": time.time()}, indent=1)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(data)
-            os.replace(tmp, folder / f"{kind}-{_digest(kind, key)}.json")  # atomic: never half a record
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(folder / f"{kind}-{_digest(kind, key)}.json", data, prefix=".tmp-", suffix=".json")  # never half a record
     except OSError:
         pass  # a read-only cache costs a probe next time, nothing else
 

@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, cut_after_block
+from sstar.engine.base import Completion, Engine, Generation, Message, Request, SamplingParams, Usage, cut_after_block
 from sstar.errors import EngineError
 
 ScriptFn = Callable[[tuple[Message, ...], int, SamplingParams], str]
@@ -47,7 +47,7 @@ class ScriptedEngine(Engine):
         self.requests: list[Request] = []  # every request seen, in order
         self.batches: list[list[Request]] = []  # the requests of each generate() call
 
-    def generate(self, requests: Sequence[Request]) -> list[list[Completion]]:
+    def generate(self, requests: Sequence[Request]) -> Generation:
         start = time.perf_counter()
         self.batches.append(list(requests))
         self.requests.extend(requests)
@@ -63,8 +63,8 @@ class ScriptedEngine(Engine):
                 completion_total += tokens
                 outs.append(Completion(text, prompt_tokens, tokens, finish, time.perf_counter() - start))
             results.append(outs)
-        self.stats.record(prompt_total, completion_total, time.perf_counter() - start)
-        return results
+        usage = self.stats.add(Usage(prompt_total, completion_total, time.perf_counter() - start))
+        return Generation(results, usage)
 
     def _reply(self, request: Request, index: int) -> str:
         if self._fn is not None:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams
+from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, Usage, usage_of
 from sstar.extract import extract_code
 from sstar.judge import judge, limits_for
 from sstar.pipeline.types import Progress, ProgressFn, SolveConfig
@@ -54,28 +54,34 @@ class RunContext:
     progress_fn: ProgressFn | None = None
     limits: Limits = field(init=False)
     started: float = field(default_factory=time.monotonic)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)  # this run's model usage: the sum of its calls' usage
     judge_calls: int = 0
     llm_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        # The pipeline must never see hidden tests, whatever the caller passed in.
-        if self.problem.hidden_tests:
-            self.problem = self.problem.without_hidden()
+        # The one place hidden tests are stripped: every stage reaches the problem through
+        # this context, so the pipeline never sees them, whatever the caller passed in.
+        self.problem = self.problem.without_hidden()
         self.limits = limits_for(self.problem)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.usage.prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return self.usage.completion_tokens
 
     # -- model -------------------------------------------------------------------------
     def generate(self, requests: Sequence[Request], stage: str) -> list[list[Completion]]:
         if not requests:
             return []
         t0 = time.monotonic()
-        before = (self.engine.stats.prompt_tokens, self.engine.stats.completion_tokens)
         results = self.engine.generate(list(requests))
         self.llm_seconds += time.monotonic() - t0
-        # Engines count a shared prompt once; take their totals rather than summing per completion.
-        self.prompt_tokens += self.engine.stats.prompt_tokens - before[0]
-        self.completion_tokens += self.engine.stats.completion_tokens - before[1]
+        # The call's own usage (engines count a shared prompt once), never a difference of the
+        # engine's running totals: other problems sharing the engine move those too.
+        self.usage = self.usage + usage_of(results)
         if self.trace is not None:
             for req, comps in zip(requests, results):
                 self.trace.event(

@@ -35,7 +35,7 @@ def solve(
     Ctrl-C (KeyboardInterrupt) stops the run and returns the best program found so far
     with ``interrupted=True``; the caller's context managers clean up sandbox and engine.
     """
-    ctx = RunContext(problem.without_hidden(), engine, sandbox, config, trace, progress)
+    ctx = RunContext(problem, engine, sandbox, config, trace, progress)  # strips the hidden tests
     if trace is not None:
         trace.event("start", problem=problem.id, strategy=config.strategy, settings=asdict(config), engine=engine.name, sandbox=sandbox.name)
     candidates: list[Candidate] = []
@@ -72,6 +72,7 @@ def solve(
         judge_calls=ctx.judge_calls,
         prompt_tokens=ctx.prompt_tokens,
         completion_tokens=ctx.completion_tokens,
+        completion_cache_hits=ctx.usage.cache_hits,
         wall_s=round(ctx.elapsed, 3),
         interrupted=interrupted,
         settings={**asdict(config), "strategy": strategy.value, "engine": engine.name, "sandbox": sandbox.name},

@@ -63,6 +63,7 @@ class SolveResult:
     judge_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    completion_cache_hits: int = 0  # requests a completion cache answered (no model time spent)
     wall_s: float = 0.0
     interrupted: bool = False
     settings: dict[str, Any] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sstar.errors import SandboxUnavailable
+from sstar.registry import SANDBOX_GROUP, Registry
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 from sstar.sandbox.docker_backend import DockerSandbox, reap_stale_containers
 from sstar.sandbox.image import BUILD_COMMAND, build_image, docker_client, image_exists, image_tag
@@ -33,6 +34,7 @@ __all__ = [
     "Sandbox",
     "SandboxCrashed",
     "SandboxUnavailable",
+    "SANDBOXES",
     "DoctorCheck",
     "DoctorReport",
     "build_image",
@@ -41,23 +43,32 @@ __all__ = [
     "open_sandbox",
 ]
 
-KINDS = ("auto", "docker", "process")
+# A sandbox factory: (parallel=..., warn=...) -> Sandbox. Another package adds one with an
+# ``sstar.sandboxes`` entry point (see sstar.registry); "auto" only ever picks sstar's own.
+SandboxFactory = Callable[..., Sandbox]
+SANDBOXES: Registry[SandboxFactory] = Registry(SANDBOX_GROUP)
+SANDBOXES.register("docker", lambda *, parallel=None, **_: DockerSandbox(parallel=parallel))
+SANDBOXES.register("process", lambda *, parallel=None, **_: ProcessSandbox(parallel=parallel))
+KINDS = ("auto", "docker", "process")  # sstar's own; SANDBOXES.names() adds the plugins
 Warn = Callable[[str], None]
 
 
 def open_sandbox(kind: str = "auto", *, parallel: int | None = None, warn: Warn | None = None) -> Sandbox:
     """Open a sandbox backend; use it as a context manager.
 
-    ``docker`` and ``process`` open that backend or raise SandboxUnavailable saying how to
-    make it work. ``auto`` prefers Docker (engine answering and image built) and otherwise
-    falls back to the process backend, telling ``warn`` why.
+    ``docker`` and ``process`` (or a backend another package registered) open that backend
+    or raise SandboxUnavailable saying how to make it work. ``auto`` prefers Docker (engine
+    answering and image built) and otherwise falls back to the process backend, telling
+    ``warn`` why.
     """
-    if kind == "docker":
-        return DockerSandbox(parallel=parallel)
-    if kind == "process":
-        return ProcessSandbox(parallel=parallel)
     if kind != "auto":
-        raise SandboxUnavailable(f"unknown sandbox kind {kind!r}: use one of {', '.join(KINDS)}")
+        factory = SANDBOXES.get(kind)
+        if factory is None:
+            known = ", ".join(["auto", *SANDBOXES.names()])
+            broken = SANDBOXES.plugin_errors.get(kind)
+            why = f" (the plugin {kind!r} failed to load: {broken})" if broken else ""
+            raise SandboxUnavailable(f"unknown sandbox kind {kind!r}{why}: use one of {known}")
+        return factory(parallel=parallel, warn=warn)
     try:
         return DockerSandbox(parallel=parallel)
     except SandboxUnavailable as docker_err:

@@ -20,23 +20,21 @@ import struct
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sstar.errors import SandboxUnavailable
-from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
+from sstar.sandbox.base import Limits
 from sstar.sandbox.image import BUILD_COMMAND, PYTHON_IN_IMAGE, RUNNER_IN_IMAGE, docker_client, image_exists, image_tag
 from sstar.sandbox.protocol import (
+    default_parallel,
     IO_MOUNT,
-    TMP_MOUNT,
+    ipc_sysctls,
+    RunnerSandbox,
     SandboxCrashed,
     Sizing,
-    collect,
-    default_parallel,
-    encode_request,
-    ipc_sysctls,
-    with_detail,
     sizing,
     split_lines,
+    TMP_MOUNT,
     uid_base,
 )
 
@@ -96,7 +94,7 @@ def reap_stale_containers(client: "docker.DockerClient") -> list[str]:
     return reaped
 
 
-class DockerSandbox(Sandbox):
+class DockerSandbox(RunnerSandbox):
     """Runs programs in a warm container of the ``sstar-sandbox`` image."""
 
     name = "docker"
@@ -224,47 +222,29 @@ class DockerSandbox(Sandbox):
 
     # -- running
 
-    def run(
-        self,
-        program: Program,
-        specs: Sequence[RunSpec],
-        limits: Limits,
-        on_result: OnResult | None = None,
-    ) -> list[RunOutcome]:
-        if not specs:
-            return []
-        request = encode_request(program, specs, limits, self.parallel, self.uid_base)
-        need = sizing(limits, self.parallel, specs, len(program.source.encode()))
-        with self._lock:
-            if self._closed:
-                raise SandboxUnavailable("this sandbox is closed; open a new one")
-            if self._size is None or not self._size.covers(need):
-                old = self._size
-                self._stop_container()
-                self._start(need if old is None else need.union(old))  # grow, never shrink
-            try:
-                if self._runner is None:
-                    self._runner = self._start_runner()
-                sock, lines = self._runner
-                sock.settimeout(max(30.0, 3 * limits.time_s + 10))
-                sock.sendall(request)
-                try:
-                    return collect(lines, specs, on_result, "docker sandbox")
-                except SandboxCrashed as err:
-                    # The runner died or misbehaved (a program may have exhausted the
-                    # sandbox): the tests without a result are SE, and the next run gets
-                    # a fresh container.
-                    detail = self._runner_errors[-1000:].decode(errors="replace").strip()
-                    self._stop_container()
-                    if err.outcomes is None:
-                        raise
-                    return with_detail(err.outcomes, detail)
-            except BaseException:
-                # Ctrl-C, a stuck or crashed runner: its socket closes (the runner sees EOF
-                # and kills its tests) and the container goes too; the next run starts a
-                # fresh one.
-                self._stop_container()
-                raise
+    where = "docker sandbox"
+
+    def _fit(self, need: Sizing) -> Sizing:
+        if self._size is None or not self._size.covers(need):
+            old = self._size
+            self._stop_container()
+            self._start(need if old is None else need.union(old))  # grow, never shrink
+        return need
+
+    def _send(self, request: bytes, need: Sizing, limits: Limits) -> Iterator[bytes]:
+        if self._runner is None:
+            self._runner = self._start_runner()
+        sock, lines = self._runner
+        sock.settimeout(max(30.0, 3 * limits.time_s + 10))
+        sock.sendall(request)
+        return lines
+
+    def _stop(self) -> None:
+        # The runner's socket closes (it sees EOF and kills its tests) and the container goes too.
+        self._stop_container()
+
+    def _runner_detail(self) -> str:
+        return self._runner_errors[-1000:].decode(errors="replace").strip()
 
     def _start_runner(self) -> tuple[socket.socket, Iterator[bytes]]:
         """``docker exec`` the runner; it serves this session's runs one after the other."""

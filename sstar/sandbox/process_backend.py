@@ -27,20 +27,17 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO, Iterator
 
 from sstar.errors import SandboxUnavailable
-from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, Sandbox
+from sstar.sandbox.base import Limits
 from sstar.sandbox.confine import CONFINEMENT, TOOL_PATH, confine_command, missing_tools, namespace_problem
 from sstar.sandbox.image import BUILD_COMMAND, runner_path
 from sstar.sandbox.protocol import (
+    default_parallel,
+    RunnerSandbox,
     SandboxCrashed,
     Sizing,
-    collect,
-    with_detail,
-    default_parallel,
-    encode_request,
-    sizing,
     split_lines,
     uid_base,
 )
@@ -170,7 +167,7 @@ def check_process_backend(python: str = HOST_PYTHON) -> None:
         raise SandboxUnavailable(f"{problem[0]}: {problem[1]}")
 
 
-class ProcessSandbox(Sandbox):
+class ProcessSandbox(RunnerSandbox):
     """Runs programs with the host's /usr/bin/python3 in namespaces of its own (``confine.py``).
 
     One runner (in one set of namespaces) serves the session's runs one after the other;
@@ -209,45 +206,34 @@ class ProcessSandbox(Sandbox):
         digest = hashlib.sha256(Path(self.runner).read_bytes() + CONFINEMENT.encode()).hexdigest()[:12]
         return f"process:{os.path.realpath(self.python)}:{digest}"
 
-    def run(
-        self,
-        program: Program,
-        specs: Sequence[RunSpec],
-        limits: Limits,
-        on_result: OnResult | None = None,
-    ) -> list[RunOutcome]:
-        if not specs:
-            return []
-        request = encode_request(program, specs, limits, self.parallel, self.uid_base)
-        need = sizing(limits, self.parallel, specs, len(program.source.encode()))
-        with self._lock:
-            if self._closed:
-                raise SandboxUnavailable("this sandbox is closed; open a new one")
-            if self._size is not None and not self._size.covers(need):
-                need = need.union(self._size)  # grow, never shrink
-                self._stop_runner()
-            try:
-                if self._proc is None:
-                    self._start_runner(need)
-                assert self._proc is not None and self._proc.stdin is not None and self._lines is not None
-                if self.cgroup is not None and self._size is not None:
-                    self.cgroup.configure(self._size.pids, self._size.memory_mb)
-                self._patience = max(30.0, 3 * limits.time_s + 10)
-                self._proc.stdin.write(request)
-                self._proc.stdin.flush()
-                return collect(self._lines, specs, on_result, "process sandbox")
-            except SandboxCrashed as err:
-                detail = self._runner_stderr()
-                self._stop_runner()
-                if err.outcomes is not None:  # SE for the tests without a result; restart next run
-                    return with_detail(err.outcomes, detail)
-                if detail:
-                    raise SandboxCrashed(f"{err} (runner stderr: {detail})") from None
-                raise
-            except BaseException:
-                # Ctrl-C included: killing unshare ends the namespaces and every test in them.
-                self._stop_runner()
-                raise
+    where = "process sandbox"
+
+    def _fit(self, need: Sizing) -> Sizing:
+        if self._size is not None and not self._size.covers(need):
+            need = need.union(self._size)  # grow, never shrink
+            self._stop_runner()
+        return need
+
+    def _send(self, request: bytes, need: Sizing, limits: Limits) -> Iterator[bytes]:
+        if self._proc is None:
+            self._start_runner(need)
+        assert self._proc is not None and self._proc.stdin is not None and self._lines is not None
+        if self.cgroup is not None and self._size is not None:
+            self.cgroup.configure(self._size.pids, self._size.memory_mb)
+        self._patience = max(30.0, 3 * limits.time_s + 10)
+        self._proc.stdin.write(request)
+        self._proc.stdin.flush()
+        return self._lines
+
+    def _stop(self) -> None:
+        # Ctrl-C included: killing unshare ends the namespaces and every test in them.
+        self._stop_runner()
+
+    def _runner_detail(self) -> str:
+        return self._runner_stderr()
+
+    def _crash_error(self, err: SandboxCrashed, detail: str) -> SandboxCrashed:
+        return SandboxCrashed(f"{err} (runner stderr: {detail})") if detail else err
 
     def _start_runner(self, size: Sizing) -> None:
         cmd = confine_command(size, self.runner, self.python, ENV)

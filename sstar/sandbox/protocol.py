@@ -16,8 +16,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
+import threading
+
 from sstar.errors import SandboxUnavailable
-from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus
+from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 
 PROTOCOL = 1
 # Inside the sandbox, two tmpfs mounts in both backends: tests' working directories, and
@@ -234,3 +236,73 @@ def split_lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
             cut = pending.find(b"\n")
     if pending:
         yield bytes(pending)
+
+
+class RunnerSandbox(Sandbox):
+    """The run template of the backends that host the runner (Docker, process).
+
+    One request at a time: encode it, make the runner's sandbox big enough, send it, read
+    the results. A backend says how to fit (``_fit``), start-and-send (``_send``), stop
+    (``_stop``) and what its runner left on stderr (``_runner_detail``).
+    """
+
+    where = "sandbox"  # names the backend in messages ("docker sandbox", "process sandbox")
+    parallel: int
+    uid_base: int
+    _lock: threading.Lock
+    _closed: bool
+
+    def run(
+        self,
+        program: Program,
+        specs: Sequence[RunSpec],
+        limits: Limits,
+        on_result: OnResult | None = None,
+    ) -> list[RunOutcome]:
+        if not specs:
+            return []
+        request = encode_request(program, specs, limits, self.parallel, self.uid_base)
+        need = sizing(limits, self.parallel, specs, len(program.source.encode()))
+        with self._lock:
+            if self._closed:
+                raise SandboxUnavailable("this sandbox is closed; open a new one")
+            need = self._fit(need)
+            try:
+                lines = self._send(request, need, limits)
+                return collect(lines, specs, on_result, self.where)
+            except SandboxCrashed as err:
+                # The runner died or misbehaved (a program may have exhausted the sandbox):
+                # the tests without a result are SE, and the next run gets a fresh runner.
+                detail = self._runner_detail()
+                self._stop()
+                if err.outcomes is not None:
+                    return with_detail(err.outcomes, detail)
+                error = self._crash_error(err, detail)
+                if error is err:
+                    raise
+                raise error from None
+            except BaseException:
+                # Ctrl-C, a stuck runner: stopping it kills every test it runs; the next
+                # run starts a fresh one.
+                self._stop()
+                raise
+
+    def _fit(self, need: Sizing) -> Sizing:
+        """Called with the lock held: make room for ``need`` (grow, never shrink); returns the
+        sizing the runner must be started with if it is not running."""
+        raise NotImplementedError
+
+    def _send(self, request: bytes, need: Sizing, limits: Limits) -> Iterable[bytes]:
+        """Start the runner if it is not running, send ``request``; return its output lines."""
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def _runner_detail(self) -> str:
+        """The tail of the runner's stderr, for the reasons of SE outcomes."""
+        return ""
+
+    def _crash_error(self, err: SandboxCrashed, detail: str) -> SandboxCrashed:
+        """What to raise when the runner failed before it gave any result."""
+        return err
