@@ -446,9 +446,9 @@ def exit_code_of(exc: SystemExit) -> int:
 # ----------------------------------------------------------------------------- the child
 
 
-def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: object, state: list, binary: str | None = None) -> None:
+def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: object, state: list, binary: "str | int | None" = None) -> None:
     """In the forked child: isolate, drop to the slot's uid, run the program (the Python
-    code, or exec the compiled ``binary``). Never returns."""
+    code, or exec ``binary``: a path, or the sealed memfd of the compiled program). Never returns."""
     exit_code = SETUP_EXIT
     try:
         os.setsid()  # own process group and session: nothing of ours to signal
@@ -464,7 +464,11 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
         fd_err = os.open(os.path.join(slot.io, "err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         for fd, target in ((fd_in, 0), (fd_out, 1), (fd_err, 2)):
             os.dup2(fd, target)
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        if isinstance(binary, int):  # keep the program's memfd (close-on-exec: the program never sees it)
+            os.closerange(3, binary)
+            os.closerange(binary + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        else:
+            os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         os.umask(0o022)
         try:  # first in line for the OOM killer, before the runner (raising needs no privilege)
             with open("/proc/self/oom_score_adj", "w") as f:
@@ -492,7 +496,8 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
         if binary is not None:
             # exec drops this interpreter: the program starts with a fresh address space
             # (RLIMIT_AS was set for it), under the same rlimits, uid, cwd and fds.
-            os.execve(binary, [binary, *test.get("args", [])], dict(os.environ))
+            argv0 = binary if isinstance(binary, str) else "./" + CPP_BINARY
+            os.execve(binary, [argv0, *test.get("args", [])], dict(os.environ))
         # Fresh std streams over fds 0/1/2, configured as a fresh interpreter configures them.
         sys.stdin = io.open(0, "r", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
         sys.stdout = io.open(1, "w", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
@@ -635,7 +640,9 @@ class Runner:
         if self.language not in ("python", "cpp"):
             raise ValueError("unknown language %r" % self.language)
         self.compile_limits: dict = request.get("compile") or {"time_s": 30.0, "memory_mb": 1024}
-        self.binary: str | None = None  # the compiled C++ program
+        # The compiled C++ program: a sealed memfd, exec'd with fexecve. Every tmpfs in the
+        # sandbox is noexec, and no test can reach or change a memfd of the runner.
+        self.binary: int | None = None
         self.compile_error: dict | None = None  # CE: every test gets this result
         self.oom_kills = oom_kills()  # the cgroup's count so far: a rise means an OOM kill
 
@@ -684,6 +691,9 @@ class Runner:
 
     def teardown(self) -> None:
         gc.unfreeze()  # this request's objects may be collected again
+        if self.binary is not None:
+            os.close(self.binary)
+            self.binary = None
         for slot in self.slots:
             for name in ("in", "out", "err"):
                 try:
@@ -803,10 +813,15 @@ class Runner:
         elapsed = max(0.0, (slot.ended or time.monotonic()) - slot.started)
         slot.reset()
         if binary is not None:
-            self.binary = os.path.join(prog_dir, CPP_BINARY)
-            fd = os.open(self.binary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755)
-            with os.fdopen(fd, "wb") as f:
-                f.write(binary)
+            import fcntl
+
+            fd = os.memfd_create(CPP_BINARY, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            view = memoryview(binary)
+            while view:
+                view = view[os.write(fd, view):]
+            seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+            self.binary = fd
             return
         sig = -code if code is not None and code < 0 else None
         if code is None:  # timed out
