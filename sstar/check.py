@@ -2,6 +2,9 @@
 
 Conventions (docs/check.md is the user-facing copy of this list):
 
+Solutions are Python (``*.py``) or C++ (``*.cpp``, ``*.cc``, ``*.cxx``) files; "``*.py``"
+below means any of them.
+
 * **problem.md problems** (and every other format :func:`sstar.loaders.discover_problems`
   finds): the solutions are the ``*.py`` files in the problem's directory. When the
   statement is a named file (``two-sum.md`` among others in one folder), they are
@@ -14,7 +17,7 @@ Conventions (docs/check.md is the user-facing copy of this list):
   TLE and ``run_time_error/*.py`` with RE (the first failing test decides, as on Kattis).
 
 Helper scripts are not solutions: ``gen*.py``, ``generator*.py``, ``validator*.py``,
-``checker*.py``, ``check.py``, ``interactor*.py``, ``test_*.py``, ``*_test.py``,
+``checker*.py`` (``checker.cpp`` too), ``check.py``, ``interactor*.py``, ``test_*.py``, ``*_test.py``,
 ``conftest.py``, ``setup.py``, ``__init__.py``. A solution whose name starts with
 ``wrong`` or ends with ``_wrong`` / ``_wa`` must fail; ``*_tle.py`` must end with TLE
 and ``*_re.py`` with RE.
@@ -36,6 +39,7 @@ from typing import Callable, Iterable, Sequence
 
 from sstar.errors import ProblemFormatError, SandboxUnavailable, SstarError
 from sstar.problem import Problem, TestCase
+from sstar.sandbox.base import EXTENSIONS, Program, language_of
 from sstar.verdict import JudgeReport, Verdict
 
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "build", "dist"}
@@ -44,6 +48,7 @@ HELPER_PATTERNS = (
     r"check", r"interactor.*", r"test_.*", r".*_test", r"conftest", r"setup", r"__init__", r"__main__",
 )  # fmt: skip
 _HELPER = re.compile("|".join(f"(?:{p})" for p in HELPER_PATTERNS), re.IGNORECASE)
+SOURCE_SUFFIXES = tuple(suffix for suffixes in EXTENSIONS.values() for suffix in suffixes)
 KATTIS_EXPECT = {"accepted": "AC", "wrong_answer": "WA", "time_limit_exceeded": "TLE", "run_time_error": "RE"}
 GENERATED_HEADER = "# Written by `sstar check --solve-missing` ({strategy}, {model}); review before trusting it.\n"
 
@@ -165,32 +170,33 @@ def expectation(path: Path) -> str:
     return "AC"
 
 
-def _py_files(directory: Path) -> list[Path]:
+def _source_files(directory: Path) -> list[Path]:
+    """Python and C++ sources in ``directory`` (not its subdirectories), helpers left out."""
     if not directory.is_dir():
         return []
-    return sorted((p for p in directory.glob("*.py") if p.is_file() and not is_helper(p)), key=lambda p: p.name)
+    found = (p for p in directory.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file() and not is_helper(p))
+    return sorted(found, key=lambda p: p.name)
 
 
 def _solutions_for_problem(path: Path) -> tuple[Path, list[Solution]]:
     if path.is_dir():
         directory = path
-        files = _py_files(directory)
+        files = _source_files(directory)
     elif path.name.startswith("problem."):
         directory = path.parent
-        files = _py_files(directory)
+        files = _source_files(directory)
     else:  # a named statement among others: two-sum.md -> two-sum.py, two-sum_*.py, two-sum.*.py
         directory = path.parent
         stem = path.stem
-        files = [p for p in _py_files(directory) if p.stem == stem or p.stem.startswith((f"{stem}_", f"{stem}."))]
+        files = [p for p in _source_files(directory) if p.stem == stem or p.stem.startswith((f"{stem}_", f"{stem}."))]
     return directory, [Solution(p, expectation(p)) for p in files]
 
 
 def _kattis_solutions(directory: Path) -> list[Solution]:
     found = []
     for folder, expect in KATTIS_EXPECT.items():
-        for p in sorted((directory / "submissions" / folder).glob("*.py"), key=lambda p: p.name):
-            if p.is_file():
-                found.append(Solution(p, expect))
+        for p in _source_files(directory / "submissions" / folder):
+            found.append(Solution(p, expect))
     return found
 
 
@@ -295,7 +301,7 @@ def discover_targets(root: Path | str, notes: list[str] | None = None) -> list[C
 
 
 def _oj_solutions(directory: Path) -> list[Solution]:
-    return [Solution(p, expectation(p)) for p in _py_files(directory)]
+    return [Solution(p, expectation(p)) for p in _source_files(directory)]
 
 
 # --------------------------------------------------------------------------------------
@@ -334,12 +340,12 @@ def judge_solution(solution: Solution, problem: Problem, sandbox: object) -> Sol
 
     started = time.monotonic()
     try:
-        source = solution.path.read_text(encoding="utf-8")
+        source = Program(solution.path.read_text(encoding="utf-8"), language_of(solution.path) or "python")
     except (OSError, UnicodeDecodeError) as err:
         msg = f"cannot read {solution.path}: {err}"
         return SolutionResult(solution, None, False, msg, error=msg)
     try:
-        report = judge(source, problem, sandbox, tests="all")
+        report = judge(source, problem, sandbox, tests="all")  # type: ignore[arg-type]
     except SandboxUnavailable:
         raise
     except Exception as err:  # noqa: BLE001 - one solution's trouble is one failure
@@ -394,8 +400,11 @@ def check_repository(
     require_solutions: bool = False,
     on_event: CheckEventFn | None = None,
     targets: Sequence[CheckTarget] | None = None,
+    checker: str | None = None,
 ) -> CheckSummary:
-    """Discover (unless ``targets`` are given), then judge every solution; see the module doc."""
+    """Discover (unless ``targets`` are given), then judge every solution; see the module doc.
+    ``checker`` (exact, tokens, tokens:ci, float:EPS or a checker program's path) replaces
+    every problem's own."""
     started = time.monotonic()
     root = Path(root)
     notes: list[str] = []
@@ -417,6 +426,10 @@ def check_repository(
         if target.load_error is not None or target.problem is None:
             check.time_s = time.monotonic() - t0
             continue
+        if checker is not None:
+            from sstar.judge import with_checker
+
+            target.problem = with_checker(target.problem, checker)
         solutions = list(target.solutions)
         generated: Path | None = None
         if not any(s.must_pass for s in solutions) and solve_missing:

@@ -8,7 +8,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sstar.checking import CHECKER_SPECS, Checker, CheckResult, parse_checker
+from sstar.checking import Checker, CheckResult, parse_checker
 from sstar.errors import SstarError
 from sstar.functioncall import harness
 from sstar.problem import Problem, ProblemKind, TestCase
@@ -306,23 +306,33 @@ def checker_program(problem: Problem) -> Program:
     return Program(source, language)
 
 
-def with_checker(problem: Problem, spec: str) -> Problem:
-    """``problem`` judged by ``spec`` instead of its own checker: exact, tokens, tokens:ci,
-    float:EPS, or the path of a testlib-style checker program (``checker input output answer``)."""
+def checker_override(spec: str) -> tuple[str, Path | None]:
+    """(Problem.checker, Problem.validator) for a ``--checker`` value: exact, tokens,
+    tokens:ci, float:EPS, or the path of a testlib-style checker program
+    (``checker input output answer``, .cpp or .py). CheckerFailed for anything else."""
     value = spec.strip()
     path = Path(value).expanduser()
-    if value and (path.is_file() or language_of(path) is not None) and not value.startswith("float:"):
+    if value and not value.startswith("float:") and (path.is_file() or language_of(path) is not None):
         if not path.is_file():
-            raise CheckerFailed(f"checker program {value} does not exist")
-        return replace(problem, checker=TESTLIB, validator=path.resolve())
+            raise CheckerFailed(f"--checker: the checker program {value} does not exist")
+        if language_of(path) is None:
+            raise CheckerFailed(f"--checker: {value} must be a .cpp, .cc, .cxx or .py checker program")
+        return TESTLIB, path.resolve()
     try:
         parse_checker(value)
     except ValueError:
-        allowed = ", ".join(s for s in CHECKER_SPECS if s not in ("json", "custom"))
-        raise CheckerFailed(f"--checker {spec!r}: expected one of {allowed}, or a checker program (.cpp or .py)") from None
-    if value in ("custom", "json"):
-        raise CheckerFailed(f"--checker {value} cannot be chosen; use exact, tokens, tokens:ci, float:EPS or a checker program")
-    return replace(problem, checker=value)
+        raise CheckerFailed(
+            f"--checker {spec!r}: expected exact, tokens, tokens:ci, float:EPS or a checker program file (.cpp or .py)"
+        ) from None
+    if value in ("custom", "json", TESTLIB):
+        raise CheckerFailed(f"--checker {value} cannot be chosen; use exact, tokens, tokens:ci, float:EPS or a checker program file")
+    return value, None
+
+
+def with_checker(problem: Problem, spec: str) -> Problem:
+    """``problem`` judged by ``spec`` (see :func:`checker_override`) instead of its own checker."""
+    checker, validator = checker_override(spec)
+    return replace(problem, checker=checker, validator=validator)
 
 
 def _testlib(

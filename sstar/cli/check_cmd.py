@@ -52,6 +52,8 @@ def register(app: typer.Typer) -> None:
         strategy: Strategy = typer.Option(Strategy.SSTAR, "--strategy", help="--solve-missing: sstar, or a baseline."),
         model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="--solve-missing: registry name, .gguf path, or openai:MODEL@URL."),
         seed: int = typer.Option(0, "--seed", help="--solve-missing: sampling seed."),
+        checker: Optional[str] = typer.Option(None, "--checker", help="exact, tokens, tokens:ci, float:EPS, or a testlib checker program (.cpp or .py), for every problem instead of its own."),
+        jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Tests run in parallel (default: the number of cores)."),
     ) -> None:
         """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem."""
         from sstar.cache import CachingSandbox
@@ -65,7 +67,11 @@ def register(app: typer.Typer) -> None:
         if not targets:
             raise CheckError(f"no problems found under {path}; see docs/check.md for the layouts sstar check understands")
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed)
-        with open_sandbox(sandbox, warn=warn) as box:
+        if checker is not None:  # a bad spec or a missing checker program fails before any run
+            from sstar.judge import checker_override
+
+            checker_override(checker)
+        with open_sandbox(sandbox, parallel=jobs, warn=warn) as box:
             runner = CachingSandbox(box, cache_dir) if cache else box
             engine = None
             if solve_missing:
@@ -85,6 +91,7 @@ def register(app: typer.Typer) -> None:
                     summary = check_repository(
                         path, runner, solve_missing=solve_missing, engine=engine, config=config,
                         model_name=model, require_solutions=require_solutions, on_event=on_event, targets=targets,
+                        checker=checker,
                     )  # fmt: skip
             finally:
                 if engine is not None:
