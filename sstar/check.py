@@ -20,7 +20,7 @@ Helper scripts are not solutions: ``gen*.py``, ``generator*.py``, ``validator*.p
 ``checker*.py`` (``checker.cpp`` too), ``check.py``, ``interactor*.py``, ``test_*.py``, ``*_test.py``,
 ``conftest.py``, ``setup.py``, ``__init__.py``. A solution whose name starts with
 ``wrong`` or ends with ``_wrong`` / ``_wa`` must fail; ``*_tle.py`` must end with TLE
-and ``*_re.py`` with RE.
+``*_re.py`` with RE and ``*_ce.cpp`` with CE (it must not compile).
 
 Every solution is judged on all tests (public and hidden) in one shared sandbox.
 ``exit_code``: 0 when everything is as expected, 1 when a solution is not, 2 when a
@@ -64,7 +64,7 @@ class CheckError(SstarError):
 @dataclass(frozen=True)
 class Solution:
     path: Path
-    expect: str = "AC"  # AC | WA | TLE | RE | fail (any verdict but AC)
+    expect: str = "AC"  # AC | WA | TLE | RE | CE | fail (any verdict but AC)
 
     @property
     def must_pass(self) -> bool:
@@ -165,6 +165,8 @@ def expectation(path: Path) -> str:
         return "TLE"
     if stem.endswith("_re"):
         return "RE"
+    if stem.endswith("_ce"):
+        return "CE"
     if stem.startswith("wrong") or stem.endswith(("_wrong", "_wa")):
         return "fail"
     return "AC"

@@ -798,7 +798,7 @@ class Runner:
         message = ""
         try:
             with open(os.path.join(slot.io, "err"), "rb") as f:
-                message = f.read(COMPILE_MESSAGE + 1).decode("utf-8", errors="replace")
+                message = f.read(4 * COMPILE_MESSAGE + 4).decode("utf-8", errors="replace")  # characters, not bytes
         except OSError:
             pass
         message = message.replace(prog_dir + "/", "")  # "solution.cpp:3:5: error: ...", as on a judge
@@ -1036,6 +1036,10 @@ class Runner:
         # The child starts as a copy of the runner (this request, stdin included, is in
         # memory at fork): only what the program added beyond a fresh interpreter counts.
         peak = (usage.ru_maxrss * 1024 - slot.inherited) if usage else 0
+        if usage and self.binary is not None:
+            # A binary's peak is exact once it outgrew the runner copy it was forked as
+            # (ru_maxrss survives exec); below that it is unknown, and small: 0.
+            peak = usage.ru_maxrss * 1024 if usage.ru_maxrss * 1024 > slot.inherited else 0
         memory = max(0.0, peak / (1024.0 * 1024.0))
         memory_mb = int(self.limits["memory_mb"])
         time_limit = float(self.limits["time_s"])
