@@ -269,22 +269,25 @@ def _validate(
 # ----------------------------------------------------------------------------- testlib checkers
 
 
-def inline_local_includes(source: str, directory: Path, seen: frozenset[Path] = frozenset()) -> str:
+def inline_local_includes(source: str, directory: Path, seen: set[Path] | None = None) -> str:
     """``#include "testlib.h"`` (any quoted include) replaced by that file's text when it
-    lies beside the source: the sandbox compiles one file, and checkers ship testlib.h next
-    to them (Polygon's files/). Includes not found there are left for the compiler."""
+    lies beside the source, each file once (as #pragma once would): the sandbox compiles
+    one file, and checkers ship testlib.h next to them (Polygon's files/). Includes not
+    found there are left for the compiler."""
+    seen = set() if seen is None else seen
 
     def expand(match: re.Match[str]) -> str:
         path = (directory / match.group(1)).resolve()
         if path in seen:
-            return ""  # included already (include guards would drop it anyway)
+            return ""
         if not path.is_file():
             return match.group(0)
         try:
             text = path.read_text(encoding="utf-8", errors="surrogateescape")
         except OSError:
             return match.group(0)
-        return inline_local_includes(text, path.parent, seen | {path}) + "\n"
+        seen.add(path)
+        return inline_local_includes(text, path.parent, seen) + "\n"
 
     return _LOCAL_INCLUDE.sub(expand, source)
 
@@ -367,7 +370,9 @@ def _testlib(
             elif check.status is RunStatus.CE:
                 first = check.reason or "compilation failed"
                 raise CheckerFailed(f"the checker {problem.validator} does not compile: {first}")
-            elif check.status is RunStatus.OK or (check.status is RunStatus.RE and check.exit_code in (1, 2)):
+            elif check.status is RunStatus.OK or (
+                check.status is RunStatus.RE and check.exit_code in (1, 2) and "Traceback (most recent call last)" not in check.stderr_tail
+            ):  # a Python checker's uncaught exception also exits 1: that is a crash, not WA
                 verdict = Verdict(TESTLIB_EXIT[check.exit_code or 0])
                 message = "" if verdict is Verdict.AC else (_last_line(said) or f"rejected by the checker ({verdict.value})")
             else:
