@@ -12,6 +12,9 @@ below means any of them.
 * **online-judge-tools (oj) layout**: a directory with ``test/*.in`` + ``test/*.out``
   (``oj download`` writes ``test/sample-1.in``...). The solutions are its ``*.py`` files
   (``main.py`` usually). A statement is optional; the tests come from ``test/``.
+* **Polygon packages** (``problem.xml``): the solutions its ``<solutions>`` list, with
+  their tags: ``main``/``accepted`` must pass, ``wrong-answer`` end with WA,
+  ``time-limit-exceeded`` with TLE, ``rejected`` (and PE/MLE tags) fail somehow.
 * **Kattis packages** (``problem.yaml``): ``submissions/accepted/*.py`` must pass,
   ``submissions/wrong_answer/*.py`` must end with WA, ``time_limit_exceeded/*.py`` with
   TLE and ``run_time_error/*.py`` with RE (the first failing test decides, as on Kattis).
@@ -77,7 +80,7 @@ class CheckTarget:
 
     path: Path  # what load_problem reads (a file or a directory)
     directory: Path  # where its solutions live
-    layout: str  # problem | oj | kattis
+    layout: str  # problem | oj | kattis | polygon
     solutions: list[Solution] = field(default_factory=list)
     problem: Problem | None = None
     load_error: str | None = None
@@ -202,6 +205,16 @@ def _kattis_solutions(directory: Path) -> list[Solution]:
     return found
 
 
+def _polygon_solutions(directory: Path) -> list[Solution]:
+    """A Polygon package's solutions/ as its problem.xml tags them (main, accepted: AC; ...)."""
+    from sstar.loaders.polygon import polygon_solutions
+
+    try:
+        return [Solution(s.path, s.expect) for s in polygon_solutions(directory)]
+    except ProblemFormatError:
+        return []  # loading the problem reports the broken problem.xml
+
+
 def _walk_dirs(root: Path) -> Iterable[Path]:
     for current, dirs, _files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")) and d not in SKIP_DIRS)
@@ -243,6 +256,7 @@ def discover_targets(root: Path | str, notes: list[str] | None = None) -> list[C
     ``.md`` files are not problems.
     """
     from sstar.loaders import discover_problems, is_kattis, load_problem
+    from sstar.loaders.polygon import is_polygon
 
     root = Path(root)
     if not root.exists():
@@ -256,6 +270,8 @@ def discover_targets(root: Path | str, notes: list[str] | None = None) -> list[C
         directory = path if path.is_dir() else path.parent
         if (path.is_dir() and is_kattis(path)) or path.name == "problem.yaml":
             target = CheckTarget(path, directory, "kattis", _kattis_solutions(directory))
+        elif path.is_dir() and is_polygon(path):
+            target = CheckTarget(path, directory, "polygon", _polygon_solutions(directory))
         else:
             directory, solutions = _solutions_for_problem(path)
             target = CheckTarget(path, directory, "problem", solutions)
