@@ -245,3 +245,11 @@ def test_cli_check_with_a_checker_override(sandbox: Sandbox, tmp_path: Path) -> 
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, ["check", str(tmp_path / "oj"), "--sandbox", kind, "--checker", "float:nope"])
     assert bad.exit_code == 2 and "expected exact" in " ".join(bad.output.split())
+
+
+def test_a_hostile_checker_is_contained(sandbox: Sandbox, tmp_path: Path, leftovers) -> None:  # type: ignore[no-untyped-def]
+    bomb = write(tmp_path / "bomb.cpp", "#include <unistd.h>\nint main() { for (;;) fork(); }\n")
+    with pytest.raises(CheckerFailed, match="TLE"):
+        judge(ADD_PY, add_problem(checker=TESTLIB, validator=bomb), sandbox)
+    assert leftovers(sandbox) == []
+    assert judge(Program(ADD_CPP, "cpp"), add_problem(), sandbox).verdict is Verdict.AC

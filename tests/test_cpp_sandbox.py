@@ -232,3 +232,14 @@ def test_the_binary_cannot_be_changed_by_a_test(sandbox: Sandbox) -> None:
     """
     outcomes = cpp(sandbox, source, b"", b"", b"")
     assert [(o.status, o.stdout) for o in outcomes] == [(RunStatus.OK, b"0 0\n")] * 3, outcomes
+
+
+def test_compiler_bombs_are_ce_and_contained(sandbox: Sandbox, leftovers: Leftovers) -> None:
+    # The compiler runs as a test's uid under its own limits: reading /dev/zero as a header
+    # hits its memory limit, a runaway template its depth limit; neither harms the sandbox.
+    [zero] = cpp(sandbox, '#include "/dev/zero"\nint main() {}\n')
+    assert zero.status is RunStatus.CE and "out of memory" in zero.reason, zero
+    [secret] = cpp(sandbox, '#include "/proc/1/environ"\nint main() {}\n')
+    assert secret.status is RunStatus.CE, secret
+    assert leftovers(sandbox) == []
+    still_works(sandbox)

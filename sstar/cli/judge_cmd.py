@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def judge_command(
         program: Path = typer.Argument(..., help="The program to judge: .py or .cpp/.cc/.cxx (for function-call problems: the Python solution code)."),
-        problem: Path = typer.Argument(..., help="problem.md, a problem directory or a Kattis package."),
+        problem: Path = typer.Argument(..., help="problem.md, a problem directory, a Kattis or Polygon package, or DATA.jsonl#N (LiveCodeBench, CodeContests)."),
         tests: Which = typer.Option(Which.public, "--tests", help="Which tests: public, hidden or all."),
         sandbox: str = SANDBOX_OPTION,
         time_limit: Optional[float] = typer.Option(None, "--time-limit", min=0.01, help="Seconds per test (default: the problem's, else 4)."),

@@ -840,7 +840,8 @@ class Runner:
             else:
                 reason = "the compiler could not be started: " + message.strip().splitlines()[-1]
         else:
-            first = next((line for line in message.splitlines() if "error" in line), "")
+            lines = [line for line in message.splitlines() if line.strip()]
+            first = next((line for line in lines if "error" in line), lines[0] if lines else "")
             reason = "compilation failed" + (": " + first[:300] if first else " (exit code %d)" % code)
         self.compile_error = {
             "status": "ce",
