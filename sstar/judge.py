@@ -216,6 +216,8 @@ def validator_program(problem: Problem) -> Program:
         source = problem.validator.read_text(encoding="utf-8")
     except OSError as err:
         raise ValueError(f"cannot read the validator {problem.validator}: {err}") from None
+    if language_of(problem.validator) == "cpp":  # compiled in the sandbox; its feedback dir is made for it
+        return Program(inline_local_includes(source, problem.validator.parent), "cpp")
     return Program(_VALIDATOR_WRAPPER % {"source": source})
 
 
@@ -242,7 +244,11 @@ def _validate(
                 name,
                 outcome.stdout,
                 args=("input", "judge_answer", "feedback", *flags),
-                files={"input": test.input.encode(), "judge_answer": (test.expected or "").encode()},
+                files={
+                    "input": test.input.encode(),
+                    "judge_answer": (test.expected or "").encode(),
+                    "feedback/judgemessage.txt": b"",  # the directory must exist (the Python wrapper makes it too)
+                },
             )
         )
     if specs:
@@ -252,6 +258,8 @@ def _validate(
             why = _last_line(check.stderr_tail) or _last_line(check.stdout.decode("utf-8", "replace"))
             if check.status is RunStatus.SE:  # the sandbox failed while validating
                 verdict, message = _failure(check, limits)
+            elif check.status is RunStatus.CE:
+                raise CheckerFailed(f"the output validator {problem.validator} does not compile: {check.reason}")
             elif check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
                 # The validator crashed or exited oddly; usually the output was malformed.
                 detail = f"{check.status.value}, exit code {check.exit_code}"

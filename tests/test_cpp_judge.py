@@ -253,3 +253,33 @@ def test_a_hostile_checker_is_contained(sandbox: Sandbox, tmp_path: Path, leftov
         judge(ADD_PY, add_problem(checker=TESTLIB, validator=bomb), sandbox)
     assert leftovers(sandbox) == []
     assert judge(Program(ADD_CPP, "cpp"), add_problem(), sandbox).verdict is Verdict.AC
+
+
+KATTIS_VALIDATOR_CPP = """#include <fstream>
+#include <iostream>
+int main(int argc, char **argv) {
+    std::ifstream ans(argv[2]);
+    long long want, got;
+    ans >> want;
+    if (!(std::cin >> got)) return 43;
+    std::ofstream(std::string(argv[3]) + "/judgemessage.txt") << "got " << got << "\\n";
+    return got % 10 == want % 10 ? 42 : 43;  // only the last digit counts
+}
+"""
+
+
+def test_kattis_output_validator_in_cpp(sandbox: Sandbox, tmp_path: Path) -> None:
+    from sstar.loaders import load_problem
+
+    kt = tmp_path / "last-digit"
+    write(kt / "problem.yaml", "name: Last digit\nvalidation: custom\n")
+    write(kt / "problem_statement" / "problem.en.md", "# Last digit\n\nSum; only the last digit is checked.\n")
+    write(kt / "data" / "sample" / "1.in", "2 3\n")
+    write(kt / "data" / "sample" / "1.ans", "5\n")
+    write(kt / "output_validators" / "v" / "validator.cpp", KATTIS_VALIDATOR_CPP)
+    problem = load_problem(kt)
+    assert judge("print(15)", problem, sandbox).verdict is Verdict.AC
+    assert judge("print(4)", problem, sandbox).verdict is Verdict.WA
+    write(kt / "output_validators" / "v" / "validator.cpp", BROKEN_CPP)
+    with pytest.raises(CheckerFailed, match="does not compile"):
+        judge("print(15)", load_problem(kt), sandbox)
