@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from sstar.errors import ProblemFormatError, SandboxUnavailable, SstarError
+from sstar.judge import CheckerFailed
 from sstar.problem import Problem, TestCase
 from sstar.sandbox.base import EXTENSIONS, Program, language_of
 from sstar.verdict import JudgeReport, Verdict
@@ -364,8 +365,8 @@ def judge_solution(solution: Solution, problem: Problem, sandbox: object) -> Sol
         return SolutionResult(solution, None, False, msg, error=msg)
     try:
         report = judge(source, problem, sandbox, tests="all")  # type: ignore[arg-type]
-    except SandboxUnavailable:
-        raise
+    except (SandboxUnavailable, CheckerFailed):
+        raise  # a broken checker is the problem's fault: check_repository reports the problem
     except Exception as err:  # noqa: BLE001 - one solution's trouble is one failure
         msg = str(err) if isinstance(err, SstarError) else f"{type(err).__name__}: {err}"
         return SolutionResult(solution, None, False, f"could not judge: {msg}", time.monotonic() - started, error=msg)
@@ -469,7 +470,12 @@ def check_repository(
         if not solutions:
             check.missing = True
         for solution in solutions:
-            result = judge_solution(solution, target.problem, sandbox)
+            try:
+                result = judge_solution(solution, target.problem, sandbox)
+            except CheckerFailed as err:  # the problem is broken (exit 2), not the solution
+                target.load_error = str(err)
+                check.results.clear()
+                break
             result.generated = solution.path == generated
             check.results.append(result)
             if on_event is not None:

@@ -283,3 +283,20 @@ def test_kattis_output_validator_in_cpp(sandbox: Sandbox, tmp_path: Path) -> Non
     write(kt / "output_validators" / "v" / "validator.cpp", BROKEN_CPP)
     with pytest.raises(CheckerFailed, match="does not compile"):
         judge("print(15)", load_problem(kt), sandbox)
+
+
+def test_check_with_a_crashing_checker_exits_2(sandbox: Sandbox, tmp_path: Path) -> None:
+    from sstar.cli.main import app
+
+    oj = tmp_path / "oj" / "p"
+    write(oj / "test" / "1.in", "1 2\n")
+    write(oj / "test" / "1.out", "3\n")
+    write(oj / "main.py", ADD_PY)
+    write(oj / "other.cpp", ADD_CPP)
+    crashing = write(tmp_path / "crash.py", CRASHING_CHECKER_PY)
+    junit_file = tmp_path / "junit.xml"
+    result = CliRunner().invoke(app, ["check", str(tmp_path / "oj"), "--sandbox", _sandbox_kind(sandbox), "--checker", str(crashing), "--junit", str(junit_file)])
+    assert result.exit_code == 2, result.output
+    assert "checker bug" in " ".join(result.output.split())
+    [error] = ET.parse(junit_file).getroot().findall(".//error")
+    assert "fix the checker" in (error.get("message") or "")
