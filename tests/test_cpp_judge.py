@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from sstar.check import check_repository, discover_targets, expectation, write_junit
@@ -300,3 +302,17 @@ def test_check_with_a_crashing_checker_exits_2(sandbox: Sandbox, tmp_path: Path)
     assert "checker bug" in " ".join(result.output.split())
     [error] = ET.parse(junit_file).getroot().findall(".//error")
     assert "fix the checker" in (error.get("message") or "")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=400), st.integers(1, 12), st.integers(1, 120))
+def test_clip_block_keeps_a_prefix_and_says_what_it_cut(text: str, lines: int, chars: int) -> None:
+    from sstar.cli.judge_cmd import clip_block
+
+    out = clip_block(text, lines, chars)
+    shown, _, note = out.partition("\n… [")
+    if not note:  # nothing cut: every line is there
+        assert out == "\n".join(text.splitlines())
+    else:
+        assert len(shown) <= chars and "\n".join(text.splitlines()).startswith(shown)
+        assert note.endswith("more lines]")

@@ -83,13 +83,12 @@ def read_program(path: Path, language: str | None = None) -> Any:
 def clip_block(text: str, lines: int = DETAIL_LINES, chars: int = DETAIL_CHARS) -> str:
     """``text`` cut to its first ``lines`` lines and ``chars`` characters, saying what was cut."""
     all_lines = text.splitlines()
-    kept = "\n".join(all_lines[:lines])
-    cut = kept[:chars]
-    dropped_lines = len(all_lines) - min(len(all_lines), lines)
-    if len(cut) < len(kept) or dropped_lines:
-        more = f"{len(text) - len(cut)} more characters" + (f", {len(all_lines) - cut.count(chr(10)) - 1} more lines" if len(all_lines) > 1 else "")
-        return cut + f"\n… [{more}]"
-    return cut
+    joined = "\n".join(all_lines[:lines])
+    if len(all_lines) <= lines and len(joined) <= chars:
+        return joined
+    shown = joined[:chars]
+    hidden_lines = len(all_lines) - len(shown.splitlines())
+    return shown + f"\n… [{len(text) - len(shown)} more characters, {hidden_lines} more lines]"
 
 
 def failure_details(report: JudgeReport, cases: Any, limit: int) -> list[str]:
