@@ -335,6 +335,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         assert words in " ".join(result.output.split()) and "Traceback" not in result.output
 
 
+def test_a_cpp_solution_to_a_function_call_problem_is_refused_in_one_line(tmp_path: Path) -> None:
+    from sstar.cli.main import app
+
+    data = jsonl(tmp_path / "lcb.jsonl", [lcb_functional_record()])
+    result = CliRunner().invoke(app, ["judge", str(write(tmp_path / "s.cpp", ADD_CPP)), str(data), "--sandbox", "process"])
+    assert result.exit_code == 2 and "takes a Python solution" in " ".join(result.output.split())
+
+
 def test_batch_takes_a_dataset_file(tmp_path: Path) -> None:
     from sstar.batch import select_problems
 

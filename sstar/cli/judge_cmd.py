@@ -140,6 +140,8 @@ def register(app: typer.Typer) -> None:
         prob = load_problem(problem)
         if checker is not None:
             prob = with_checker(prob, checker)
+        if prob.kind.value == "function" and source.language != "python":
+            raise SstarError(f"{problem}: a function-call problem takes a Python solution (a class or function), not {source.language}")
         cases = prob.tests(tests.value)
         if not cases:
             raise SstarError(f"{problem}: the problem has no {tests.value} tests")
