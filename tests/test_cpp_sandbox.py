@@ -5,13 +5,16 @@ verdicts like Python's, and hostile C++ binaries contained like hostile Python p
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 from typing import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sstar.sandbox import Limits, Program, RunOutcome, RunSpec, RunStatus, Sandbox
+from conftest import process_or_skip
+from sstar.sandbox import Limits, Program, ProcessSandbox, RunOutcome, RunSpec, RunStatus, Sandbox
+from sstar.sandbox.image import runner_path
 from sstar.sandbox.base import EXTENSIONS, LANGUAGES, language_of, normalize_language
 from sstar.sandbox.protocol import encode_request
 
@@ -243,3 +246,20 @@ def test_compiler_bombs_are_ce_and_contained(sandbox: Sandbox, leftovers: Leftov
     assert secret.status is RunStatus.CE, secret
     assert leftovers(sandbox) == []
     still_works(sandbox)
+
+
+def test_a_missing_compiler_says_how_to_install_it(tmp_path: Path) -> None:
+    # The process backend runs the host's g++: where it is missing, CE says what to do.
+    process_or_skip()
+    runner = tmp_path / "runner.py"
+    runner.write_text(Path(runner_path()).read_text().replace('CPP_COMMAND = ("/usr/bin/g++"', 'CPP_COMMAND = ("/usr/bin/g++-absent"'))
+    runner.chmod(0o755)
+    tmp_path.chmod(0o755)
+    box = ProcessSandbox(parallel=1)
+    box.runner = str(runner)
+    try:
+        [outcome] = cpp(box, A_PLUS_B, b"1 2\n")
+    finally:
+        box.close()
+    assert outcome.status is RunStatus.CE
+    assert outcome.reason.startswith("g++ is missing in the sandbox: apt-get install g++"), outcome.reason
