@@ -263,3 +263,11 @@ def test_a_missing_compiler_says_how_to_install_it(tmp_path: Path) -> None:
         box.close()
     assert outcome.status is RunStatus.CE
     assert outcome.reason.startswith("g++ is missing in the sandbox: apt-get install g++"), outcome.reason
+
+
+def test_a_compile_fits_a_sandbox_sized_for_tiny_limits(serial_sandbox: Sandbox) -> None:
+    # The sandbox's memory is sized from the tests' limits; g++ (about 200 MB resident on
+    # <bits/stdc++.h> at -O2) must fit even when those are tiny.
+    tiny = Limits(time_s=1.0, memory_mb=16, output_bytes=1 << 16, processes=4, tmp_mb=1)
+    [outcome] = cpp(serial_sandbox, A_PLUS_B, b"2 3\n", limits=tiny)
+    assert (outcome.status, outcome.stdout) == (RunStatus.OK, b"5\n"), outcome
