@@ -501,6 +501,9 @@ def _failure_details(result: SolutionResult, limit: int = 20) -> str:
         return result.error or result.message
     lines = []
     failing = [t for t in result.report.tests if not t.passed]
+    if failing and all(t.verdict is Verdict.CE for t in failing):  # one compile for every test
+        message = failing[0].stderr_tail.strip()
+        return f"CE on all {len(failing)} tests: {failing[0].message}\n    " + message[:1500].replace("\n", "\n    ")
     for t in failing[:limit]:
         line = f"{t.name}: {t.verdict.value} ({t.time_s:.2f} s)"
         if t.message:

@@ -229,6 +229,7 @@ def test_a_mixed_repository_passes_with_the_right_junit(sandbox: Sandbox, tmp_pa
     suites = ET.parse(write_junit(summary, tmp_path / "junit.xml")).getroot()
     failures = suites.findall(".//failure")
     assert [f.get("type") for f in failures] == ["CE"] and "expected AC, got CE" in (failures[0].get("message") or "")
+    assert (failures[0].text or "").startswith("CE on all 1 tests") and "solution.cpp:1:" in (failures[0].text or "")
 
 
 def test_cli_check_with_a_checker_override(sandbox: Sandbox, tmp_path: Path) -> None:
