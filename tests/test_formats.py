@@ -138,6 +138,12 @@ def test_polygon_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
     write(pkg / "problem.xml", PROBLEM_XML.format(checker_attrs='name="x"')[:400])
     with pytest.raises(ProblemFormatError, match=r"problem.xml:\d+: not valid XML"):
         load_problem(pkg)
+    write(pkg / "problem.xml", PROBLEM_XML.format(checker_attrs='name="std::wcmp.cpp"').replace('input-file=""', 'input-file="input.txt"'))
+    with pytest.raises(ProblemFormatError, match="instead of stdin/stdout are not supported"):
+        load_problem(pkg)
+    write(pkg / "problem.xml", PROBLEM_XML.format(checker_attrs='name="std::wcmp.cpp"').replace("<solutions>", '<interactor><source path="files/i.cpp"/></interactor><solutions>'))
+    with pytest.raises(ProblemFormatError, match="interactive problems"):
+        load_problem(pkg)
     write(pkg / "problem.xml", "<contest/>")
     with pytest.raises(ProblemFormatError, match="not <problem>"):
         load_problem(pkg)
@@ -307,6 +313,7 @@ def test_code_contests_records(tmp_path: Path) -> None:
         ([lcb_stdin_record(public_test_cases="[]", private_test_cases="")], "has no tests"),
         ([cc_record(public_tests={"input": ["1"], "output": []})], "1 inputs but 0 outputs"),
         ([{"prompt": "x"}], "neither a LiveCodeBench nor a CodeContests record"),
+        ([cc_record(input_file="input.txt")], "instead of stdin/stdout"),
         ([cc_record(), cc_record()], "holds several problems"),
     ],
 )

@@ -135,6 +135,12 @@ def load_polygon(folder: Path) -> Problem:
     root = _parse(folder)
     if root.tag != "problem":
         raise ProblemFormatError(xml, f"the root element is <{root.tag}>, not <problem>: is this a Polygon package?")
+    if root.find("./assets/interactor") is not None:
+        raise ProblemFormatError(xml, "interactive problems (an <interactor>) are not supported")
+    judging = root.find("./judging")
+    for attr in ("input-file", "output-file"):
+        if judging is not None and (judging.get(attr) or "").strip():
+            raise ProblemFormatError(xml, f"{attr}={judging.get(attr)!r}: problems that read or write files instead of stdin/stdout are not supported")
     testset = root.find("./judging/testset")
     if testset is None:
         raise ProblemFormatError(xml, "no <judging><testset>: the package has no tests")

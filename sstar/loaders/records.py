@@ -234,6 +234,9 @@ def _cc_tests(record: dict[str, Any], field: str, path: Path, number: int, line:
 
 
 def _code_contests(record: dict[str, Any], path: Path, number: int, line: int | None) -> Problem:
+    for field in ("input_file", "output_file"):
+        if str(record.get(field) or "").strip():
+            raise ProblemFormatError(path, f"record {number}: {field}={record[field]!r}: problems that read or write files instead of stdin/stdout are not supported", line)
     public = _cc_tests(record, "public_tests", path, number, line)
     hidden = [
         (f"{prefix}/{i}", inp, out)
