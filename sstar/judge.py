@@ -154,9 +154,8 @@ def judge(
         return JudgeReport()
     limits = limits or limits_for(problem)
     prog = as_program(program, problem)
-    program_checker = problem.checker in ("custom", TESTLIB)  # decided by a program, in the sandbox
-    checker = parse_checker("custom" if program_checker else problem.checker)
-    custom = program_checker
+    custom = problem.checker in ("custom", TESTLIB)  # decided by a checker program, in the sandbox
+    checker = parse_checker(problem.checker)
     names = [t.name for t in cases]
     if len(set(names)) != len(names):  # outcomes are matched by name: make them unique
         names = [f"{i}:{n}" for i, n in enumerate(names)]
