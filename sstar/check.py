@@ -2,6 +2,9 @@
 
 Conventions (docs/check.md is the user-facing copy of this list):
 
+Solutions are Python (``*.py``) or C++ (``*.cpp``, ``*.cc``, ``*.cxx``) files; "``*.py``"
+below means any of them.
+
 * **problem.md problems** (and every other format :func:`sstar.loaders.discover_problems`
   finds): the solutions are the ``*.py`` files in the problem's directory. When the
   statement is a named file (``two-sum.md`` among others in one folder), they are
@@ -9,15 +12,18 @@ Conventions (docs/check.md is the user-facing copy of this list):
 * **online-judge-tools (oj) layout**: a directory with ``test/*.in`` + ``test/*.out``
   (``oj download`` writes ``test/sample-1.in``...). The solutions are its ``*.py`` files
   (``main.py`` usually). A statement is optional; the tests come from ``test/``.
+* **Polygon packages** (``problem.xml``): the solutions its ``<solutions>`` list, with
+  their tags: ``main``/``accepted`` must pass, ``wrong-answer`` end with WA,
+  ``time-limit-exceeded`` with TLE, ``rejected`` (and PE/MLE tags) fail somehow.
 * **Kattis packages** (``problem.yaml``): ``submissions/accepted/*.py`` must pass,
   ``submissions/wrong_answer/*.py`` must end with WA, ``time_limit_exceeded/*.py`` with
   TLE and ``run_time_error/*.py`` with RE (the first failing test decides, as on Kattis).
 
 Helper scripts are not solutions: ``gen*.py``, ``generator*.py``, ``validator*.py``,
-``checker*.py``, ``check.py``, ``interactor*.py``, ``test_*.py``, ``*_test.py``,
+``checker*.py`` (``checker.cpp`` too), ``check.py``, ``interactor*.py``, ``test_*.py``, ``*_test.py``,
 ``conftest.py``, ``setup.py``, ``__init__.py``. A solution whose name starts with
 ``wrong`` or ends with ``_wrong`` / ``_wa`` must fail; ``*_tle.py`` must end with TLE
-and ``*_re.py`` with RE.
+``*_re.py`` with RE and ``*_ce.cpp`` with CE (it must not compile).
 
 Every solution is judged on all tests (public and hidden) in one shared sandbox.
 ``exit_code``: 0 when everything is as expected, 1 when a solution is not, 2 when a
@@ -35,7 +41,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from sstar.errors import ProblemFormatError, SandboxUnavailable, SstarError
+from sstar.judge import CheckerFailed
 from sstar.problem import Problem, TestCase
+from sstar.sandbox.base import EXTENSIONS, Program, language_of
 from sstar.verdict import JudgeReport, Verdict
 
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "build", "dist"}
@@ -44,6 +52,7 @@ HELPER_PATTERNS = (
     r"check", r"interactor.*", r"test_.*", r".*_test", r"conftest", r"setup", r"__init__", r"__main__",
 )  # fmt: skip
 _HELPER = re.compile("|".join(f"(?:{p})" for p in HELPER_PATTERNS), re.IGNORECASE)
+SOURCE_SUFFIXES = tuple(suffix for suffixes in EXTENSIONS.values() for suffix in suffixes)
 KATTIS_EXPECT = {"accepted": "AC", "wrong_answer": "WA", "time_limit_exceeded": "TLE", "run_time_error": "RE"}
 GENERATED_HEADER = "# Written by `sstar check --solve-missing` ({strategy}, {model}); review before trusting it.\n"
 
@@ -59,7 +68,7 @@ class CheckError(SstarError):
 @dataclass(frozen=True)
 class Solution:
     path: Path
-    expect: str = "AC"  # AC | WA | TLE | RE | fail (any verdict but AC)
+    expect: str = "AC"  # AC | WA | TLE | RE | CE | fail (any verdict but AC)
 
     @property
     def must_pass(self) -> bool:
@@ -72,7 +81,7 @@ class CheckTarget:
 
     path: Path  # what load_problem reads (a file or a directory)
     directory: Path  # where its solutions live
-    layout: str  # problem | oj | kattis
+    layout: str  # problem | oj | kattis | polygon
     solutions: list[Solution] = field(default_factory=list)
     problem: Problem | None = None
     load_error: str | None = None
@@ -160,38 +169,51 @@ def expectation(path: Path) -> str:
         return "TLE"
     if stem.endswith("_re"):
         return "RE"
+    if stem.endswith("_ce"):
+        return "CE"
     if stem.startswith("wrong") or stem.endswith(("_wrong", "_wa")):
         return "fail"
     return "AC"
 
 
-def _py_files(directory: Path) -> list[Path]:
+def _source_files(directory: Path) -> list[Path]:
+    """Python and C++ sources in ``directory`` (not its subdirectories), helpers left out."""
     if not directory.is_dir():
         return []
-    return sorted((p for p in directory.glob("*.py") if p.is_file() and not is_helper(p)), key=lambda p: p.name)
+    found = (p for p in directory.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file() and not is_helper(p))
+    return sorted(found, key=lambda p: p.name)
 
 
 def _solutions_for_problem(path: Path) -> tuple[Path, list[Solution]]:
     if path.is_dir():
         directory = path
-        files = _py_files(directory)
+        files = _source_files(directory)
     elif path.name.startswith("problem."):
         directory = path.parent
-        files = _py_files(directory)
+        files = _source_files(directory)
     else:  # a named statement among others: two-sum.md -> two-sum.py, two-sum_*.py, two-sum.*.py
         directory = path.parent
         stem = path.stem
-        files = [p for p in _py_files(directory) if p.stem == stem or p.stem.startswith((f"{stem}_", f"{stem}."))]
+        files = [p for p in _source_files(directory) if p.stem == stem or p.stem.startswith((f"{stem}_", f"{stem}."))]
     return directory, [Solution(p, expectation(p)) for p in files]
 
 
 def _kattis_solutions(directory: Path) -> list[Solution]:
     found = []
     for folder, expect in KATTIS_EXPECT.items():
-        for p in sorted((directory / "submissions" / folder).glob("*.py"), key=lambda p: p.name):
-            if p.is_file():
-                found.append(Solution(p, expect))
+        for p in _source_files(directory / "submissions" / folder):
+            found.append(Solution(p, expect))
     return found
+
+
+def _polygon_solutions(directory: Path) -> list[Solution]:
+    """A Polygon package's solutions/ as its problem.xml tags them (main, accepted: AC; ...)."""
+    from sstar.loaders.polygon import polygon_solutions
+
+    try:
+        return [Solution(s.path, s.expect) for s in polygon_solutions(directory)]
+    except ProblemFormatError:
+        return []  # loading the problem reports the broken problem.xml
 
 
 def _walk_dirs(root: Path) -> Iterable[Path]:
@@ -235,6 +257,7 @@ def discover_targets(root: Path | str, notes: list[str] | None = None) -> list[C
     ``.md`` files are not problems.
     """
     from sstar.loaders import discover_problems, is_kattis, load_problem
+    from sstar.loaders.polygon import is_polygon
 
     root = Path(root)
     if not root.exists():
@@ -248,6 +271,8 @@ def discover_targets(root: Path | str, notes: list[str] | None = None) -> list[C
         directory = path if path.is_dir() else path.parent
         if (path.is_dir() and is_kattis(path)) or path.name == "problem.yaml":
             target = CheckTarget(path, directory, "kattis", _kattis_solutions(directory))
+        elif path.is_dir() and is_polygon(path):
+            target = CheckTarget(path, directory, "polygon", _polygon_solutions(directory))
         else:
             directory, solutions = _solutions_for_problem(path)
             target = CheckTarget(path, directory, "problem", solutions)
@@ -295,7 +320,7 @@ def discover_targets(root: Path | str, notes: list[str] | None = None) -> list[C
 
 
 def _oj_solutions(directory: Path) -> list[Solution]:
-    return [Solution(p, expectation(p)) for p in _py_files(directory)]
+    return [Solution(p, expectation(p)) for p in _source_files(directory)]
 
 
 # --------------------------------------------------------------------------------------
@@ -334,14 +359,14 @@ def judge_solution(solution: Solution, problem: Problem, sandbox: object) -> Sol
 
     started = time.monotonic()
     try:
-        source = solution.path.read_text(encoding="utf-8")
+        source = Program(solution.path.read_text(encoding="utf-8"), language_of(solution.path) or "python")
     except (OSError, UnicodeDecodeError) as err:
         msg = f"cannot read {solution.path}: {err}"
         return SolutionResult(solution, None, False, msg, error=msg)
     try:
-        report = judge(source, problem, sandbox, tests="all")
-    except SandboxUnavailable:
-        raise
+        report = judge(source, problem, sandbox, tests="all")  # type: ignore[arg-type]
+    except (SandboxUnavailable, CheckerFailed):
+        raise  # a broken checker is the problem's fault: check_repository reports the problem
     except Exception as err:  # noqa: BLE001 - one solution's trouble is one failure
         msg = str(err) if isinstance(err, SstarError) else f"{type(err).__name__}: {err}"
         return SolutionResult(solution, None, False, f"could not judge: {msg}", time.monotonic() - started, error=msg)
@@ -394,8 +419,11 @@ def check_repository(
     require_solutions: bool = False,
     on_event: CheckEventFn | None = None,
     targets: Sequence[CheckTarget] | None = None,
+    checker: str | None = None,
 ) -> CheckSummary:
-    """Discover (unless ``targets`` are given), then judge every solution; see the module doc."""
+    """Discover (unless ``targets`` are given), then judge every solution; see the module doc.
+    ``checker`` (exact, tokens, tokens:ci, float:EPS or a checker program's path) replaces
+    every problem's own."""
     started = time.monotonic()
     root = Path(root)
     notes: list[str] = []
@@ -417,6 +445,10 @@ def check_repository(
         if target.load_error is not None or target.problem is None:
             check.time_s = time.monotonic() - t0
             continue
+        if checker is not None:
+            from sstar.judge import with_checker
+
+            target.problem = with_checker(target.problem, checker)
         solutions = list(target.solutions)
         generated: Path | None = None
         if not any(s.must_pass for s in solutions) and solve_missing:
@@ -438,7 +470,12 @@ def check_repository(
         if not solutions:
             check.missing = True
         for solution in solutions:
-            result = judge_solution(solution, target.problem, sandbox)
+            try:
+                result = judge_solution(solution, target.problem, sandbox)
+            except CheckerFailed as err:  # the problem is broken (exit 2), not the solution
+                target.load_error = str(err)
+                check.results.clear()
+                break
             result.generated = solution.path == generated
             check.results.append(result)
             if on_event is not None:
@@ -464,6 +501,9 @@ def _failure_details(result: SolutionResult, limit: int = 20) -> str:
         return result.error or result.message
     lines = []
     failing = [t for t in result.report.tests if not t.passed]
+    if failing and all(t.verdict is Verdict.CE for t in failing):  # one compile for every test
+        message = failing[0].stderr_tail.strip()
+        return f"CE on all {len(failing)} tests: {failing[0].message}\n    " + message[:1500].replace("\n", "\n    ")
     for t in failing[:limit]:
         line = f"{t.name}: {t.verdict.value} ({t.time_s:.2f} s)"
         if t.message:

@@ -8,6 +8,8 @@ A checker is built from a spec string (the ``checker`` of a problem)::
     float:EPS  tokens; numbers match within absolute OR relative error EPS
     json       parsed JSON values equal (numbers within 1e-6), for function-call problems
     custom     a Kattis output validator run in the sandbox (see :mod:`sstar.judge`)
+    testlib    a testlib-style checker program (``checker input output answer``; exit 0
+               AC, 1 WA, 2 PE), C++ or Python, compiled and run in the sandbox
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-CHECKER_SPECS = ("exact", "tokens", "tokens:ci", "float:EPS", "json", "custom")
+CHECKER_SPECS = ("exact", "tokens", "tokens:ci", "float:EPS", "json", "custom", "testlib")
 
 # A strict number syntax: Python's float() also takes "1_000" and " 1 ", which judges don't.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
@@ -181,7 +183,8 @@ class JsonChecker:
 
 @dataclass(frozen=True)
 class CustomChecker:
-    """Marker for a problem's own validator; :func:`sstar.judge.judge` runs it in the sandbox."""
+    """Marker for a problem's own checker program (a Kattis validator: ``custom``; a testlib
+    checker: ``testlib``); :func:`sstar.judge.judge` runs it in the sandbox."""
 
     spec: str = "custom"
 
@@ -202,6 +205,8 @@ def parse_checker(spec: str) -> Checker:
         return JsonChecker()
     if s == "custom":
         return CustomChecker()
+    if s == "testlib":
+        return CustomChecker(spec="testlib")
     if s.startswith("float:"):
         try:
             eps = float(s[len("float:"):])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from sstar.checking import Checker, CheckResult, parse_checker
+from sstar.errors import SstarError
 from sstar.functioncall import harness
 from sstar.problem import Problem, ProblemKind, TestCase
-from sstar.sandbox.base import Limits, Program, RunOutcome, RunSpec, RunStatus, Sandbox
+from sstar.sandbox.base import Limits, Program, RunOutcome, RunSpec, RunStatus, Sandbox, language_of
 from sstar.verdict import JudgeReport, TestResult, Verdict
 
 # No time limit given (every problem in ../shared/benchmarks): 4 s. Limits there were set for
@@ -21,6 +24,14 @@ DEFAULT_MEMORY_MB = 512
 OUTPUT_KEEP = 4096  # characters of a test's output kept in its TestResult
 VALIDATOR_LIMITS = Limits(time_s=10.0, memory_mb=1024)
 AC_EXIT, WA_EXIT = 42, 43  # Kattis output-validator protocol
+TESTLIB_EXIT = {0: "AC", 1: "WA", 2: "PE"}  # testlib checkers (Codeforces, Polygon); 3 = the checker failed
+TESTLIB = "testlib"  # Problem.checker for a testlib-style checker program (Problem.validator)
+_LOCAL_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"[^\n]*$', re.MULTILINE)
+
+
+class CheckerFailed(SstarError):
+    """The problem's checker program crashed or reported its own failure: the problem is
+    broken, not the solution. The message names the checker, the test and what to fix."""
 
 OnTestResult = Callable[[TestResult], None]
 
@@ -77,6 +88,8 @@ def _failure(outcome: RunOutcome, limits: Limits) -> tuple[Verdict, str]:
     """Verdict and message of a run that did not finish normally."""
     if outcome.status is RunStatus.SE:
         return Verdict.SE, f"sandbox error, not the program's fault: {outcome.reason or 'the sandbox failed'}"
+    if outcome.status is RunStatus.CE:
+        return Verdict.CE, outcome.reason or "compilation failed"
     if outcome.status is RunStatus.TLE:
         return Verdict.TLE, outcome.reason or f"time limit {limits.time_s:g} s exceeded"
     if outcome.status is RunStatus.MLE:
@@ -141,8 +154,8 @@ def judge(
         return JudgeReport()
     limits = limits or limits_for(problem)
     prog = as_program(program, problem)
+    custom = problem.checker in ("custom", TESTLIB)  # decided by a checker program, in the sandbox
     checker = parse_checker(problem.checker)
-    custom = problem.checker == "custom"
     names = [t.name for t in cases]
     if len(set(names)) != len(names):  # outcomes are matched by name: make them unique
         names = [f"{i}:{n}" for i, n in enumerate(names)]
@@ -164,6 +177,8 @@ def judge(
         emit(result)
 
     outcomes = sandbox.run(prog, specs, limits, on_outcome if on_result else None)
+    if problem.checker == TESTLIB:
+        return JudgeReport(_testlib(problem, sandbox, names, cases, outcomes, limits, emit if on_result else None))
     if custom:
         return JudgeReport(_validate(problem, sandbox, names, cases, outcomes, limits, emit if on_result else None))
     return JudgeReport([done.get(n) or verdict_of(t, o, checker, limits) for n, t, o in zip(names, cases, outcomes)])
@@ -200,6 +215,8 @@ def validator_program(problem: Problem) -> Program:
         source = problem.validator.read_text(encoding="utf-8")
     except OSError as err:
         raise ValueError(f"cannot read the validator {problem.validator}: {err}") from None
+    if language_of(problem.validator) == "cpp":  # compiled in the sandbox; its feedback dir is made for it
+        return Program(inline_local_includes(source, problem.validator.parent), "cpp")
     return Program(_VALIDATOR_WRAPPER % {"source": source})
 
 
@@ -226,7 +243,11 @@ def _validate(
                 name,
                 outcome.stdout,
                 args=("input", "judge_answer", "feedback", *flags),
-                files={"input": test.input.encode(), "judge_answer": (test.expected or "").encode()},
+                files={
+                    "input": test.input.encode(),
+                    "judge_answer": (test.expected or "").encode(),
+                    "feedback/judgemessage.txt": b"",  # the directory must exist (the Python wrapper makes it too)
+                },
             )
         )
     if specs:
@@ -236,6 +257,8 @@ def _validate(
             why = _last_line(check.stderr_tail) or _last_line(check.stdout.decode("utf-8", "replace"))
             if check.status is RunStatus.SE:  # the sandbox failed while validating
                 verdict, message = _failure(check, limits)
+            elif check.status is RunStatus.CE:
+                raise CheckerFailed(f"the output validator {problem.validator} does not compile: {check.reason}")
             elif check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
                 # The validator crashed or exited oddly; usually the output was malformed.
                 detail = f"{check.status.value}, exit code {check.exit_code}"
@@ -246,5 +269,124 @@ def _validate(
                 verdict, message = Verdict.WA, why or "rejected by the output validator"
             results[i] = result = _result(test, outcome, verdict, message)
             if emit is not None:  # the failed runs were reported as they finished
+                emit(result)
+    return [r for r in results if r is not None]
+
+
+# ----------------------------------------------------------------------------- testlib checkers
+
+
+def inline_local_includes(source: str, directory: Path, seen: set[Path] | None = None) -> str:
+    """``#include "testlib.h"`` (any quoted include) replaced by that file's text when it
+    lies beside the source, each file once (as #pragma once would): the sandbox compiles
+    one file, and checkers ship testlib.h next to them (Polygon's files/). Includes not
+    found there are left for the compiler."""
+    seen = set() if seen is None else seen
+
+    def expand(match: re.Match[str]) -> str:
+        path = (directory / match.group(1)).resolve()
+        if path in seen:
+            return ""
+        if not path.is_file():
+            return match.group(0)
+        try:
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return match.group(0)
+        seen.add(path)
+        return inline_local_includes(text, path.parent, seen) + "\n"
+
+    return _LOCAL_INCLUDE.sub(expand, source)
+
+
+def checker_program(problem: Problem) -> Program:
+    """The problem's testlib checker as a sandbox Program (C++ or Python, from its extension)."""
+    path = problem.validator
+    if path is None:
+        raise CheckerFailed(f"problem {problem.id} has checker testlib but no checker program")
+    language = language_of(path)
+    if language is None:
+        raise CheckerFailed(f"{path}: a checker must be a .cpp, .cc, .cxx or .py file")
+    try:
+        source = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError as err:
+        raise CheckerFailed(f"cannot read the checker {path}: {err.strerror}") from None
+    if language == "cpp":
+        source = inline_local_includes(source, path.parent)
+    return Program(source, language)
+
+
+def checker_override(spec: str) -> tuple[str, Path | None]:
+    """(Problem.checker, Problem.validator) for a ``--checker`` value: exact, tokens,
+    tokens:ci, float:EPS, or the path of a testlib-style checker program
+    (``checker input output answer``, .cpp or .py). CheckerFailed for anything else."""
+    value = spec.strip()
+    path = Path(value).expanduser()
+    if value and not value.startswith("float:") and (path.is_file() or language_of(path) is not None):
+        if not path.is_file():
+            raise CheckerFailed(f"--checker: the checker program {value} does not exist")
+        if language_of(path) is None:
+            raise CheckerFailed(f"--checker: {value} must be a .cpp, .cc, .cxx or .py checker program")
+        return TESTLIB, path.resolve()
+    try:
+        parse_checker(value)
+    except ValueError:
+        raise CheckerFailed(
+            f"--checker {spec!r}: expected exact, tokens, tokens:ci, float:EPS or a checker program file (.cpp or .py)"
+        ) from None
+    if value in ("custom", "json", TESTLIB):
+        raise CheckerFailed(f"--checker {value} cannot be chosen; use exact, tokens, tokens:ci, float:EPS or a checker program file")
+    return value, None
+
+
+def with_checker(problem: Problem, spec: str) -> Problem:
+    """``problem`` judged by ``spec`` (see :func:`checker_override`) instead of its own checker."""
+    checker, validator = checker_override(spec)
+    return replace(problem, checker=checker, validator=validator)
+
+
+def _testlib(
+    problem: Problem,
+    sandbox: Sandbox,
+    names: Sequence[str],
+    cases: Sequence[TestCase],
+    outcomes: Sequence[RunOutcome],
+    limits: Limits,
+    emit: OnTestResult | None,
+) -> list[TestResult]:
+    """Second batch: ``checker input output answer`` on every finished run; exit 0 AC, 1 WA,
+    2 PE. Anything else (a crash, exit 3 = testlib's FAIL, a compile error) is the checker's
+    fault: CheckerFailed, with what it said."""
+    program = checker_program(problem)
+    results: list[TestResult | None] = [None] * len(cases)
+    specs, index = [], {}
+    for i, (name, test, outcome) in enumerate(zip(names, cases, outcomes)):
+        if outcome.status is not RunStatus.OK:
+            results[i] = _result(test, outcome, *_failure(outcome, limits))
+            continue
+        index[name] = i
+        files = {"input": test.input.encode(), "output": outcome.stdout, "answer": (test.expected or "").encode()}
+        specs.append(RunSpec(name, b"", args=("input", "output", "answer"), files=files))
+    if specs:
+        for check in sandbox.run(program, specs, VALIDATOR_LIMITS):
+            i = index[check.name]
+            test, outcome = cases[i], outcomes[i]
+            said = (check.stderr_tail.strip() or check.stdout.decode("utf-8", "replace").strip())
+            if check.status is RunStatus.SE:
+                verdict, message = _failure(check, limits)
+            elif check.status is RunStatus.CE:
+                first = check.reason or "compilation failed"
+                raise CheckerFailed(f"the checker {problem.validator} does not compile: {first}")
+            elif check.status is RunStatus.OK or (
+                check.status is RunStatus.RE and check.exit_code in (1, 2) and "Traceback (most recent call last)" not in check.stderr_tail
+            ):  # a Python checker's uncaught exception also exits 1: that is a crash, not WA
+                verdict = Verdict(TESTLIB_EXIT[check.exit_code or 0])
+                message = "" if verdict is Verdict.AC else (_last_line(said) or f"rejected by the checker ({verdict.value})")
+            else:
+                why = _last_line(said) or check.reason or check.status.value
+                detail = f"exit code {check.exit_code}" if check.exit_code is not None else check.status.value.upper()
+                raise CheckerFailed(f"the checker {problem.validator} failed on test {test.name} ({detail}: {why[:200]}); fix the checker")
+            results[i] = result = _result(test, outcome, verdict, message)
+            if emit is not None:
                 emit(result)
     return [r for r in results if r is not None]

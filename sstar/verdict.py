@@ -18,6 +18,8 @@ class Verdict(str, enum.Enum):
     RE = "RE"  # runtime error (stderr tail kept)
     OLE = "OLE"  # output limit exceeded
     SE = "SE"  # sandbox error: the sandbox failed, not the program (no verdict on it; rerun)
+    CE = "CE"  # compilation error (C++): the compiler's message is the test's stderr_tail
+    PE = "PE"  # presentation error: a testlib checker's exit code 2 (a wrong answer, on most judges)
 
 
 @dataclass

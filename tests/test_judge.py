@@ -244,7 +244,7 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
     """Invoke `sstar judge` with the subprocess fake standing in for open_sandbox."""
     import sstar.sandbox
 
-    def fake_open_sandbox(kind: str = "auto", warn: Callable[[str], None] | None = None) -> Sandbox:
+    def fake_open_sandbox(kind: str = "auto", parallel: int | None = None, warn: Callable[[str], None] | None = None) -> Sandbox:
         if warn is not None:
             warn("using the test sandbox")
         return SubprocessSandbox()

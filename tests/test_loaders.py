@@ -302,7 +302,10 @@ def test_kattis_tex_statement_timelimit_and_python_validator(tmp_path: Path) -> 
 def test_kattis_errors(tmp_path: Path) -> None:
     root = make_kattis(tmp_path / "cpp", "validation: custom\n")
     write(root / "output_validators/v/validator.cpp", "int main() { return 42; }\n")
-    with pytest.raises(ProblemFormatError, match="single-file Python output validator.*validator.cpp"):
+    assert load_problem(root).validator == root / "output_validators/v/validator.cpp"  # C++ is compiled in the sandbox
+    write(root / "output_validators/v/other.cc", "int main() { return 42; }\n")
+    write(root / "output_validators/v/validator.cpp", "").rename(root / "output_validators/v/judge.cpp")
+    with pytest.raises(ProblemFormatError, match="single-file Python or C\\+\\+ output validator.*judge.cpp"):
         load_problem(root)
     root = make_kattis(tmp_path / "inter", "name: I\nvalidation: custom interactive\n")
     with pytest.raises(ProblemFormatError, match=r"problem.yaml:2: interactive problems are not supported"):

@@ -53,6 +53,8 @@ def register(app: typer.Typer) -> None:
         strategy: Strategy = STRATEGY_OPTION,
         model: str = MODEL_OPTION,
         seed: int = SEED_OPTION,
+        checker: Optional[str] = typer.Option(None, "--checker", help="exact, tokens, tokens:ci, float:EPS, or a testlib checker program (.cpp or .py), for every problem instead of its own."),
+        jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Tests run in parallel (default: the number of cores)."),
     ) -> None:
         """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem.
 
@@ -68,7 +70,11 @@ def register(app: typer.Typer) -> None:
         if not targets:
             raise CheckError(f"no problems found under {path}; see docs/check.md for the layouts sstar check understands")
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed)
-        with open_sandbox(sandbox, warn=warn) as box:
+        if checker is not None:  # a bad spec or a missing checker program fails before any run
+            from sstar.judge import checker_override
+
+            checker_override(checker)
+        with open_sandbox(sandbox, parallel=jobs, warn=warn) as box:
             runner = CachingSandbox(box, cache_dir) if cache else box
             engine = None
             if solve_missing:
@@ -88,6 +94,7 @@ def register(app: typer.Typer) -> None:
                     summary = check_repository(
                         path, runner, solve_missing=solve_missing, engine=engine, config=config,
                         model_name=model, require_solutions=require_solutions, on_event=on_event, targets=targets,
+                        checker=checker,
                     )  # fmt: skip
             finally:
                 if engine is not None:

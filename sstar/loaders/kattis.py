@@ -90,17 +90,18 @@ def _validator(folder: Path, yaml_path: Path) -> Path:
     if not roots:
         raise ProblemFormatError(yaml_path, "validation: custom, but there is no output_validators/ directory", _line(yaml_path, "validation"))
     candidates = [p for root in roots for p in sorted(root.rglob("*")) if p.is_file()]
-    python = [p for p in candidates if p.suffix == ".py"]
-    if len(python) == 1:
-        return python[0]
-    named = [p for p in python if p.stem in ("validator", "output_validator", "checker", "main")]
+    # One Python or C++ source file (C++ headers beside it are inlined when it is compiled).
+    sources = [p for p in candidates if p.suffix.lower() in (".py", ".cpp", ".cc", ".cxx")]
+    if len(sources) == 1:
+        return sources[0]
+    named = [p for p in sources if p.stem in ("validator", "output_validator", "checker", "main")]
     if len(named) == 1:
         return named[0]
     others = ", ".join(p.name for p in candidates[:5]) or "no files"
     raise ProblemFormatError(
         roots[0],
-        f"only a single-file Python output validator is supported (found: {others}); "
-        "rewrite the validator in Python or give the problem a checker such as tokens or float:1e-6",
+        f"only a single-file Python or C++ output validator is supported (found: {others}); "
+        "keep one source file or give the problem a checker such as tokens or float:1e-6",
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 import enum
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Callable, Mapping, Sequence
 
 
@@ -19,6 +20,7 @@ class RunStatus(str, enum.Enum):
     MLE = "mle"  # memory limit
     OLE = "ole"  # stdout larger than the output limit
     SE = "se"  # the sandbox failed, not the program: no verdict on the program (never cached)
+    CE = "ce"  # the program did not compile (C++): the compiler's message is in stderr_tail
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,36 @@ class Limits:
     tmp_mb: int = 64  # writable scratch space per run
 
 
+LANGUAGES = ("python", "cpp")
+# File extensions of each language's source files (the first is what sstar writes).
+EXTENSIONS = {"python": (".py",), "cpp": (".cpp", ".cc", ".cxx")}
+LANGUAGE_ALIASES = {"py": "python", "python3": "python", "c++": "cpp", "cxx": "cpp", "cc": "cpp", "c++17": "cpp"}
+COMPILE_TIME_S = 30.0  # a C++ compile, once per run request, inside the sandbox
+COMPILE_MEMORY_MB = 1024
+
+
 @dataclass(frozen=True)
 class Program:
     source: str
-    language: str = "python"
+    language: str = "python"  # one of LANGUAGES
+
+
+def normalize_language(name: str) -> str:
+    """``python`` or ``cpp`` from a name a user may type (py, c++, cxx...); ValueError otherwise."""
+    key = name.strip().lower()
+    key = LANGUAGE_ALIASES.get(key, key)
+    if key not in LANGUAGES:
+        raise ValueError(f"unknown language {name!r}; expected one of {', '.join(LANGUAGES)}")
+    return key
+
+
+def language_of(path: str | PurePath) -> str | None:
+    """The language of a source file from its extension (None when it is not a known one)."""
+    suffix = PurePath(path).suffix.lower()
+    for language, suffixes in EXTENSIONS.items():
+        if suffix in suffixes:
+            return language
+    return None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build the sstar sandbox image without a container registry: debootstrap a minimal
-# Debian bookworm with python3 (from the Debian mirror), add the runner, `docker import`.
+# Debian bookworm with python3 and g++ (from the Debian mirror), add the runner, `docker import`.
 #
 #   build-offline.sh IMAGE_TAG RUNNER_PY
 #
@@ -27,8 +27,8 @@ rootfs=$(mktemp -d "${TMPDIR:-/var/tmp}/sstar-rootfs.XXXXXX")
 trap 'rm -rf "$rootfs"' EXIT INT TERM
 mkdir -p "$cache"
 
-echo "debootstrap bookworm (minbase + python3) into $rootfs"
-debootstrap --variant=minbase --include=python3 --cache-dir="$cache" bookworm "$rootfs" "$mirror"
+echo "debootstrap bookworm (minbase + python3, g++) into $rootfs"
+debootstrap --variant=minbase --include=python3,g++ --cache-dir="$cache" bookworm "$rootfs" "$mirror"
 
 # What a container never needs: docs, manuals, apt's package lists and caches.
 rm -rf "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \

@@ -13,13 +13,12 @@ import math
 import os
 import posixpath
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
-import threading
-
 from sstar.errors import SandboxUnavailable
-from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
+from sstar.sandbox.base import COMPILE_MEMORY_MB, COMPILE_TIME_S, LANGUAGES, Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 
 PROTOCOL = 1
 # Inside the sandbox, two tmpfs mounts in both backends: tests' working directories, and
@@ -70,13 +69,16 @@ def check_spec(spec: RunSpec) -> None:
 
 
 def encode_request(program: Program, specs: Sequence[RunSpec], limits: Limits, parallel: int, uids: int) -> bytes:
-    if program.language != "python":
-        raise ValueError(f"the sandbox runs Python programs only, not {program.language!r}")
+    if program.language not in LANGUAGES:
+        raise ValueError(f"the sandbox runs {' and '.join(LANGUAGES)} programs, not {program.language!r}")
     for spec in specs:
         check_spec(spec)
     request = {
         "protocol": PROTOCOL,
         "source": program.source,
+        "language": program.language,
+        # C++ is compiled once per request, under limits of its own (a compile is not a test)
+        "compile": {"time_s": COMPILE_TIME_S, "memory_mb": COMPILE_MEMORY_MB},
         "parallel": max(1, parallel),
         "uid_base": uids,
         "scratch": SCRATCH,

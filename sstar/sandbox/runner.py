@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """sstar's in-sandbox runner: one pre-warmed interpreter that forks a child per test.
 
+Python programs run in the forked child itself; C++ programs are compiled once per request
+(g++ -O2 -std=gnu++17, in a child under slot 0's uid with their own time and memory limits)
+and the binary is exec'd in each test's child, under the same limits, uids and cleanup.
+
 Runs inside the sandbox (the Docker container, or the util-linux namespaces of the process
 backend) as root holding only CAP_SETUID and CAP_SETGID, under Debian's /usr/bin/python3.
 Standard library only: the image has nothing else.
@@ -9,7 +13,8 @@ Protocol (a session keeps one runner and sends it request after request):
 
 * stdin: JSON request lines, one at a time (the next after the previous one's "done")::
 
-      {"protocol": 1, "source": str, "parallel": int, "uid_base": int,
+      {"protocol": 1, "source": str, "language": "python" | "cpp",
+       "compile": {"time_s", "memory_mb"}, "parallel": int, "uid_base": int,
        "scratch": "/tmp/sstar", "io": "/run/sstar/run",
        "limits": {"time_s", "memory_mb", "output_bytes", "processes", "tmp_mb"},
        "tests": [{"name": str, "stdin": base64, "args": [str], "files": {name: base64}}]}
@@ -17,7 +22,8 @@ Protocol (a session keeps one runner and sends it request after request):
   EOF between requests ends the runner (exit 0). EOF during a request means the host is
   gone or gave up: the runner kills every test, cleans up and exits 3.
 * stdout: per request, one JSON line per finished test (``"type": "result"`` with its
-  ``index``, in completion order), then ``{"type": "done"}``; or ``{"type": "error",
+  ``index``, in completion order), then ``{"type": "done"}``; while a C++ program compiles,
+  ``{"type": "progress"}`` every few seconds (the host's patience counts silence); or ``{"type": "error",
   "message": ...}`` when the runner itself failed, after which it exits.
 
 Each test runs in a child forked from this interpreter (no interpreter start per test),
@@ -72,6 +78,13 @@ KILL_PATIENCE_S = 5.0  # SIGKILLed processes still there after this: a runner er
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PROGRAM_NAME = "solution.py"
+CPP_SOURCE, CPP_BINARY = "solution.cpp", "solution"
+# What judges use (Codeforces, AtCoder: -O2, GNU C++17); -pipe keeps temporaries off the disk.
+CPP_COMMAND = ("/usr/bin/g++", "-O2", "-std=gnu++17", "-pipe", "-o", CPP_BINARY)
+COMPILE_MESSAGE = 4096  # characters of the compiler's output kept (its first errors matter most)
+COMPILE_OUTPUT_BYTES = 64 * 1024 * 1024  # files g++ may write (the binary, its diagnostics)
+BINARY_MARGIN_MB = 16  # address space of a C++ binary beyond memory_mb: libc, libstdc++, stack guard
+HEARTBEAT_S = 5.0
 SHARED_DIRS = ("/dev/mqueue", "/dev/shm")  # POSIX message queues and shared memory
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 MB = 1024 * 1024
@@ -433,8 +446,9 @@ def exit_code_of(exc: SystemExit) -> int:
 # ----------------------------------------------------------------------------- the child
 
 
-def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: object, state: list) -> None:
-    """In the forked child: isolate, drop to the slot's uid, run the program. Never returns."""
+def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: object, state: list, binary: "str | int | None" = None) -> None:
+    """In the forked child: isolate, drop to the slot's uid, run the program (the Python
+    code, or exec ``binary``: a path, or the sealed memfd of the compiled program). Never returns."""
     exit_code = SETUP_EXIT
     try:
         os.setsid()  # own process group and session: nothing of ours to signal
@@ -450,7 +464,11 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
         fd_err = os.open(os.path.join(slot.io, "err"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         for fd, target in ((fd_in, 0), (fd_out, 1), (fd_err, 2)):
             os.dup2(fd, target)
-        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        if isinstance(binary, int):  # keep the program's memfd (close-on-exec: the program never sees it)
+            os.closerange(3, binary)
+            os.closerange(binary + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+        else:
+            os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         os.umask(0o022)
         try:  # first in line for the OOM killer, before the runner (raising needs no privilege)
             with open("/proc/self/oom_score_adj", "w") as f:
@@ -475,6 +493,11 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
                 f.write(base64.b64decode(data))
 
         os.environ["HOME"] = os.environ["TMPDIR"] = slot.work  # main() left only PATH and LANG
+        if binary is not None:
+            # exec drops this interpreter: the program starts with a fresh address space
+            # (RLIMIT_AS was set for it), under the same rlimits, uid, cwd and fds.
+            argv0 = binary if isinstance(binary, str) else "./" + CPP_BINARY
+            os.execve(binary, [argv0, *test.get("args", [])], dict(os.environ))
         # Fresh std streams over fds 0/1/2, configured as a fresh interpreter configures them.
         sys.stdin = io.open(0, "r", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
         sys.stdout = io.open(1, "w", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
@@ -613,6 +636,14 @@ class Runner:
         self.slots = [Slot(i, uid_base + i, self.scratch, self.io_root) for i in range(count)]
         self.by_pid: dict[int, Slot] = {}
         self.code: object = None
+        self.language: str = request.get("language") or "python"
+        if self.language not in ("python", "cpp"):
+            raise ValueError("unknown language %r" % self.language)
+        self.compile_limits: dict = request.get("compile") or {"time_s": 30.0, "memory_mb": 1024}
+        # The compiled C++ program: a sealed memfd, exec'd with fexecve. Every tmpfs in the
+        # sandbox is noexec, and no test can reach or change a memfd of the runner.
+        self.binary: int | None = None
+        self.compile_error: dict | None = None  # CE: every test gets this result
         self.oom_kills = oom_kills()  # the cgroup's count so far: a rise means an OOM kill
 
     # -- setup / teardown
@@ -646,6 +677,10 @@ class Runner:
         for slot in self.slots:
             os.mkdir(slot.io, 0o700)
         os.mkdir(os.path.dirname(self.prog_path), 0o755)
+        if self.language == "cpp":
+            self.compile()
+            gc.freeze()
+            return
         with open(self.prog_path, "w", encoding="utf-8") as f:  # tracebacks quote lines from it
             f.write(self.source)
         try:
@@ -656,6 +691,9 @@ class Runner:
 
     def teardown(self) -> None:
         gc.unfreeze()  # this request's objects may be collected again
+        if self.binary is not None:
+            os.close(self.binary)
+            self.binary = None
         for slot in self.slots:
             for name in ("in", "out", "err"):
                 try:
@@ -667,7 +705,8 @@ class Runner:
                     os.rmdir(path)
                 except FileNotFoundError:
                     pass
-        for path in (self.prog_path,):
+        prog_dir = os.path.dirname(self.prog_path)
+        for path in (self.prog_path, os.path.join(prog_dir, CPP_SOURCE), os.path.join(prog_dir, CPP_BINARY)):
             try:
                 os.unlink(path)
             except FileNotFoundError:
@@ -690,6 +729,131 @@ class Runner:
             left += purge(shared)
         if left:
             raise OSError(errno.ENOTEMPTY, "left behind: " + ", ".join(left[:5]))
+
+    # -- C++
+
+    def compile(self) -> None:
+        """Compile the C++ source once, as slot 0's uid in its working directory, under the
+        compile limits; the binary goes to the root-owned program directory (no test can
+        change it). A failure sets ``compile_error``: every test then reports CE."""
+        prog_dir = os.path.dirname(self.prog_path)
+        source = os.path.join(prog_dir, CPP_SOURCE)
+        with open(source, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(self.source)
+        slot = self.slots[0]
+        slot.reset()
+        slot.test = -1  # busy: abort() clears it
+        time_limit = float(self.compile_limits["time_s"])
+        memory = int(self.compile_limits["memory_mb"]) * MB
+        cpu = math.ceil(time_limit) + 1
+        nproc = max(8, int(self.limits["processes"]))  # g++ runs cc1plus, as, collect2, ld
+        rlimits = [
+            (resource.RLIMIT_AS, memory, memory),
+            (resource.RLIMIT_CPU, cpu, cpu + 1),
+            (resource.RLIMIT_FSIZE, COMPILE_OUTPUT_BYTES, COMPILE_OUTPUT_BYTES),
+            (resource.RLIMIT_NPROC, nproc, nproc),
+            (resource.RLIMIT_CORE, 0, 0),
+        ]
+        with open(os.path.join(slot.io, "in"), "wb"):
+            pass  # the compiler's stdin: empty
+        slot.started = time.monotonic()
+        slot.deadline = slot.started + time_limit
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child never returns
+            try:
+                compile_test = {"args": list(CPP_COMMAND[1:]) + [source]}
+                run_child(slot, compile_test, rlimits, self.prog_path, None, [self.tests], binary=CPP_COMMAND[0])
+            finally:
+                os._exit(SETUP_EXIT)
+        slot.pid = pid
+        self.by_pid[pid] = slot
+        beat = slot.started + HEARTBEAT_S
+        while True:
+            self.reap()
+            now = time.monotonic()
+            if slot.pid is None:
+                break
+            if now >= slot.deadline:
+                slot.timed_out = True
+                slot.ended = now
+                break
+            if now >= beat:
+                self.channel.emit({"type": "progress", "stage": "compile"})
+                beat = now + HEARTBEAT_S
+            self.wait_events(min(1.0, slot.deadline - now, beat - now))
+        status = slot.wait_status if slot.wait_status is not None else 0
+        code = os.waitstatus_to_exitcode(status) if not slot.timed_out else None
+        usage = slot.rusage
+        used_cpu = (usage.ru_utime + usage.ru_stime) if usage else 0.0
+        binary = None
+        if code == 0:
+            become(slot.uid)  # the slot's cwd is its own (0700): read the binary as its uid
+            try:
+                with open(os.path.join(slot.work, CPP_BINARY), "rb") as f:
+                    binary = f.read()
+            except OSError:
+                binary = None
+            finally:
+                become(0)
+        message = ""
+        try:
+            with open(os.path.join(slot.io, "err"), "rb") as f:
+                message = f.read(4 * COMPILE_MESSAGE + 4).decode("utf-8", errors="replace")  # characters, not bytes
+        except OSError:
+            pass
+        message = message.replace(prog_dir + "/", "")  # "solution.cpp:3:5: error: ...", as on a judge
+        if len(message) > COMPILE_MESSAGE:
+            message = message[:COMPILE_MESSAGE] + "\n[compiler output truncated]"
+        self.clear(slot)  # kill what is left of it, wipe its directory and IPC
+        for name in ("in", "out", "err"):
+            try:
+                os.unlink(os.path.join(slot.io, name))
+            except FileNotFoundError:
+                pass
+        elapsed = max(0.0, (slot.ended or time.monotonic()) - slot.started)
+        slot.reset()
+        if binary is not None:
+            import fcntl
+
+            fd = os.memfd_create(CPP_BINARY, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+            view = memoryview(binary)
+            while view:
+                view = view[os.write(fd, view):]
+            seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+            self.binary = fd
+            return
+        sig = -code if code is not None and code < 0 else None
+        if code is None:  # timed out
+            reason = "compilation exceeded its time limit of %g s" % time_limit
+        elif sig == signal.SIGXCPU or (sig == signal.SIGKILL and used_cpu >= time_limit):
+            reason = "compilation exceeded its CPU time limit of %g s" % time_limit
+        elif code == 0:
+            reason = "the compiler wrote no binary"
+        elif sig is not None:
+            reason = "the compiler was killed by signal %d (%s)" % (sig, signal_name(sig))
+            if "memory" in message or sig == signal.SIGKILL:
+                reason += "; its memory limit is %d MB" % (memory // MB)
+        elif code == SETUP_EXIT and "sstar runner:" in message:
+            if "FileNotFoundError" in message:
+                reason = "g++ is missing in the sandbox: apt-get install g++ (process backend), or rebuild the image: sstar sandbox build"
+            else:
+                reason = "the compiler could not be started: " + message.strip().splitlines()[-1]
+        else:
+            lines = [line for line in message.splitlines() if line.strip()]
+            first = next((line for line in lines if "error" in line), lines[0] if lines else "")
+            reason = "compilation failed" + (": " + first[:300] if first else " (exit code %d)" % code)
+        self.compile_error = {
+            "status": "ce",
+            "reason": reason,
+            "exit_code": code if code is not None and code >= 0 else None,
+            "signal": sig,
+            "stdout": "",
+            "stderr_tail": message,
+            "time_s": round(elapsed, 6),
+            "cpu_s": round(used_cpu, 6),
+            "memory_mb": 0.0,
+        }
 
     # -- events
 
@@ -737,13 +901,15 @@ class Runner:
         with open(os.path.join(slot.io, "in"), "wb") as f:
             f.write(base64.b64decode(test.get("stdin", "")))
         rlimits = self.rlimits()
-        slot.inherited = max(0, resident_bytes() - FRESH_RESIDENT)
+        # A Python program is charged what it adds to a fresh interpreter; a binary's peak
+        # includes the runner copy it was forked as (ru_maxrss survives exec): all of it.
+        slot.inherited = max(0, resident_bytes() - (FRESH_RESIDENT if self.binary is None else 0))
         slot.started = time.monotonic()
         slot.deadline = slot.started + float(self.limits["time_s"])
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
             try:
-                run_child(slot, test, rlimits, self.prog_path, self.code, [self.tests])
+                run_child(slot, test, rlimits, self.prog_path, self.code, [self.tests], self.binary)
             finally:
                 os._exit(SETUP_EXIT)
         slot.pid = pid
@@ -757,6 +923,8 @@ class Runner:
         with open("/proc/self/statm", "rb") as f:
             baseline = int(f.read().split()[0]) * PAGE_SIZE
         address_space = baseline + int(limits["memory_mb"]) * mb
+        if self.binary is not None:  # exec starts from an empty address space
+            address_space = (int(limits["memory_mb"]) + BINARY_MARGIN_MB) * mb
         cpu = math.ceil(float(limits["time_s"])) + 1
         output = int(limits["output_bytes"]) + 1  # one byte more than allowed: overflow shows
         stack_hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
@@ -869,6 +1037,10 @@ class Runner:
         # The child starts as a copy of the runner (this request, stdin included, is in
         # memory at fork): only what the program added beyond a fresh interpreter counts.
         peak = (usage.ru_maxrss * 1024 - slot.inherited) if usage else 0
+        if usage and self.binary is not None:
+            # A binary's peak is exact once it outgrew the runner copy it was forked as
+            # (ru_maxrss survives exec); below that it is unknown, and small: 0.
+            peak = usage.ru_maxrss * 1024 if usage.ru_maxrss * 1024 > slot.inherited else 0
         memory = max(0.0, peak / (1024.0 * 1024.0))
         memory_mb = int(self.limits["memory_mb"])
         time_limit = float(self.limits["time_s"])
@@ -890,6 +1062,11 @@ class Runner:
         elif code == MEMORY_EXIT or (code and last.endswith("MemoryError")):
             verdict, reason = "mle", (
                 "MemoryError: the address-space limit (%d MB of virtual memory) was reached, "
+                "at a resident peak of %.0f MB" % (memory_mb, memory)
+            )
+        elif sig == signal.SIGABRT and "std::bad_alloc" in tail:  # C++ new failed: the address space
+            verdict, reason = "mle", (
+                "std::bad_alloc: the address-space limit (%d MB of virtual memory) was reached, "
                 "at a resident peak of %.0f MB" % (memory_mb, memory)
             )
         elif code and ("[Errno 12]" in last or "Cannot allocate memory" in last):
@@ -931,6 +1108,11 @@ class Runner:
     # -- main loop
 
     def run(self) -> None:
+        if self.compile_error is not None:
+            for index, test in enumerate(self.tests):
+                result = dict(self.compile_error, type="result", index=index, name=test.get("name", str(index)))
+                self.channel.emit(result)
+            return
         pending = list(range(len(self.tests)))
         pending.reverse()
         while True:
