@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from sstar.errors import ProblemFormatError, SandboxUnavailable, SstarError
+from sstar.fsutil import atomic_file
 from sstar.judge import CheckerFailed
 from sstar.problem import Problem, TestCase
 from sstar.sandbox.base import EXTENSIONS, Program, language_of
@@ -397,7 +398,7 @@ def solve_missing_for(
     from sstar.pipeline.solve import solve
 
     assert target.problem is not None
-    result = solve(target.problem.without_hidden(), engine, sandbox, config)  # type: ignore[arg-type]
+    result = solve(target.problem, engine, sandbox, config)  # type: ignore[arg-type]  # the pipeline strips hidden tests
     if not result.program.strip():
         return None
     dest = _generated_path(target)
@@ -582,10 +583,9 @@ def junit_xml(summary: CheckSummary) -> ET.ElementTree:
 
 def write_junit(summary: CheckSummary, path: Path | str) -> Path:
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        junit_xml(summary).write(tmp, encoding="utf-8", xml_declaration=True)
-        os.replace(tmp, path)
+        with atomic_file(path) as fh:
+            junit_xml(summary).write(fh, encoding="utf-8", xml_declaration=True)
     except OSError as err:
         raise CheckError(f"cannot write {path}: {err.strerror}; choose another --junit file") from None
     return path

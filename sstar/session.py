@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from sstar.batch import BatchProgressFn, BatchSummary
     from sstar.check import CheckEventFn, CheckSummary, CheckTarget
     from sstar.engine.base import Engine
-    from sstar.sandbox.base import Limits, Sandbox
+    from sstar.judge import OnTestResult
+    from sstar.sandbox.base import Limits, Program, Sandbox
     from sstar.trace import Trace
     from sstar.verdict import JudgeReport
 
@@ -157,16 +158,19 @@ class Session:
 
     def judge(
         self,
-        program: str,
+        program: "str | Program",
         problem: Problem | Path | str,
         *,
         tests: str = "public",
         limits: "Limits | None" = None,
+        on_result: "OnTestResult | None" = None,
     ) -> "JudgeReport":
-        """Verdicts of ``program`` on ``problem``'s tests ("public", "hidden" or "all")."""
+        """Verdicts of ``program`` (source text, or a Program naming its language) on
+        ``problem``'s tests ("public", "hidden" or "all"); ``on_result`` sees each test's
+        result as soon as it is known."""
         from sstar.judge import judge
 
-        return judge(program, self._problem(problem), self.sandbox, tests=tests, limits=limits)
+        return judge(program, self._problem(problem), self.sandbox, tests=tests, limits=limits, on_result=on_result)
 
     def batch(
         self,
@@ -198,15 +202,17 @@ class Session:
         require_solutions: bool = False,
         on_event: "CheckEventFn | None" = None,
         targets: "Sequence[CheckTarget] | None" = None,
+        checker: str | None = None,
     ) -> "CheckSummary":
         """Judge every solution of a problem repository (see sstar.check); with ``solve_missing``,
-        problems without a solution are solved with this session's model."""
+        problems without a solution are solved with this session's model; ``checker``
+        replaces every problem's checker (exact, tokens, float:EPS, a testlib program)."""
         from sstar.check import check_repository
 
         return check_repository(
             path, self.sandbox, solve_missing=solve_missing, engine=self.engine if solve_missing else None,
             config=config or self.config, model_name=self.model_name, require_solutions=require_solutions,
-            on_event=on_event, targets=targets,
+            on_event=on_event, targets=targets, checker=checker,
         )  # fmt: skip
 
     @staticmethod

@@ -59,9 +59,8 @@ def register(app: typer.Typer) -> None:
         """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem.
 
         -n, --rounds, --strategy, --model and --seed apply to --solve-missing."""
-        from sstar.cache import CachingSandbox
-        from sstar.check import CheckError, check_repository, discover_targets, write_junit
-        from sstar.sandbox import open_sandbox
+        from sstar.check import CheckError, discover_targets, write_junit
+        from sstar.session import Session
 
         notes: list[str] = []
         targets = discover_targets(path, notes)  # before the sandbox starts: a typo fails fast
@@ -74,31 +73,24 @@ def register(app: typer.Typer) -> None:
             from sstar.judge import checker_override
 
             checker_override(checker)
-        with open_sandbox(sandbox, parallel=jobs, warn=warn) as box:
-            runner = CachingSandbox(box, cache_dir) if cache else box
-            engine = None
+        exec_cache = (cache_dir or True) if cache else False
+        with Session(model, sandbox, config=config, exec_cache=exec_cache, parallel=jobs, warn=warn) as session:
+            session.open(engine=False)
             if solve_missing:
-                from sstar.engine import open_engine
-
                 note(f"loading model {model} ...")
-                engine = open_engine(model)
-            try:
-                with stderr.status("judging ...") as status:
+                session.open()
+            with stderr.status("judging ...") as status:
 
-                    def on_event(kind: str, check: Any, result: Any) -> None:
-                        if kind == "problem":
-                            status.update(f"judging {check.target.name} ...")
-                        elif kind == "solving":
-                            status.update(f"solving {check.target.name} with {model} ...")
+                def on_event(kind: str, check: Any, result: Any) -> None:
+                    if kind == "problem":
+                        status.update(f"judging {check.target.name} ...")
+                    elif kind == "solving":
+                        status.update(f"solving {check.target.name} with {model} ...")
 
-                    summary = check_repository(
-                        path, runner, solve_missing=solve_missing, engine=engine, config=config,
-                        model_name=model, require_solutions=require_solutions, on_event=on_event, targets=targets,
-                        checker=checker,
-                    )  # fmt: skip
-            finally:
-                if engine is not None:
-                    engine.close()
+                summary = session.check(
+                    path, solve_missing=solve_missing, require_solutions=require_solutions, on_event=on_event,
+                    targets=targets, checker=checker,
+                )  # fmt: skip
         stdout.print(results_table(summary))
         line = (
             f"{summary.passed}/{summary.solutions} solutions as expected, {summary.failed} failing, "

@@ -132,9 +132,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Judge PROGRAM on PROBLEM's tests. Exit 0 when every test passes, 1 when one fails, 2 on input errors
         or when the sandbox failed on some tests (SE) and no test failed."""
-        from sstar.judge import judge, limits_for, with_checker
+        from sstar.judge import limits_for, with_checker
         from sstar.loaders import load_problem
-        from sstar.sandbox import open_sandbox
+        from sstar.session import Session
 
         source = read_program(program, language)
         prob = load_problem(problem)
@@ -153,9 +153,9 @@ def register(app: typer.Typer) -> None:
         def advance(_: TestResult) -> None:
             bar.advance(task)
 
-        with open_sandbox(sandbox, parallel=jobs, warn=warn) as box:
+        with Session(sandbox=sandbox, parallel=jobs, warn=warn) as session:  # no model is loaded to judge
             with bar if stderr.is_terminal and not as_json else nullcontext():
-                report = judge(source, prob, box, tests=tests.value, limits=limits, on_result=advance)
+                report = session.judge(source, prob, tests=tests.value, limits=limits, on_result=advance)
 
         if as_json:
             sys.stdout.write(json.dumps(report.to_json()) + "\n")
