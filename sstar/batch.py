@@ -197,19 +197,32 @@ class LockedEngine(Engine):
         return getattr(self.inner, attr)
 
 
-class SandboxWatch(Sandbox):
-    """Passes runs through, counting the SE outcomes (sandbox failures) of one problem."""
+class _PassThrough(Sandbox):
+    """A sandbox that hands runs to ``inner``, which the caller owns (and closes)."""
 
     def __init__(self, inner: Sandbox) -> None:
         self.inner = inner
         self.name = inner.name
-        self.errors = 0
-        self.first_reason = ""
-        self._lock = threading.Lock()
 
     @property
     def identity(self) -> str:
         return self.inner.identity
+
+    def close(self) -> None:
+        pass  # the caller owns the inner sandbox
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.inner, attr)
+
+
+class SandboxWatch(_PassThrough):
+    """Passes runs through, counting the SE outcomes (sandbox failures) of one problem."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        super().__init__(inner)
+        self.errors = 0
+        self.first_reason = ""
+        self._lock = threading.Lock()
 
     def run(
         self, program: Program, specs: Sequence[RunSpec], limits: Limits, on_result: OnResult | None = None
@@ -222,36 +235,19 @@ class SandboxWatch(Sandbox):
                 self.first_reason = self.first_reason or failed[0].reason
         return outcomes
 
-    def close(self) -> None:
-        pass  # the caller owns the inner sandbox
 
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.inner, attr)
-
-
-class LockedSandbox(Sandbox):
+class LockedSandbox(_PassThrough):
     """Serialises ``run`` of a sandbox that is not thread-safe."""
 
     def __init__(self, inner: Sandbox) -> None:
-        self.inner = inner
-        self.name = inner.name
+        super().__init__(inner)
         self._lock = threading.Lock()
-
-    @property
-    def identity(self) -> str:
-        return self.inner.identity
 
     def run(
         self, program: Program, specs: Sequence[RunSpec], limits: Limits, on_result: OnResult | None = None
     ) -> list[RunOutcome]:
         with self._lock:
             return self.inner.run(program, specs, limits, on_result)
-
-    def close(self) -> None:
-        pass  # the caller owns the inner sandbox
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self.inner, attr)
 
 
 # --------------------------------------------------------------------------------------
