@@ -78,11 +78,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate N candidates, debug them on the public tests, select one by input synthesis."""
         from sstar.loaders import load_problem
+        from sstar.pipeline.solve import check_language
         from sstar.session import Session
         from sstar.trace import Trace
 
         prob = load_problem(problem)
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language)
+        check_language(prob, config)  # before the model loads
         trace = Trace(problem=prob.id, path=str(problem), model=model) if trace_file else None
         note(f"loading model {model} ...")
         with Session(model, sandbox, config=config, completion_cache=completion_cache, warn=warn) as session:

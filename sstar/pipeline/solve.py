@@ -23,6 +23,16 @@ def _best_so_far(candidates: list[Candidate]) -> Candidate | None:
     return max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
 
 
+def check_language(problem: Problem, config: SolveConfig) -> None:
+    """Refuse, in one line, a problem the candidates' language cannot solve."""
+    if config.language != "python" and problem.kind is ProblemKind.FUNCTION:
+        # The judge calls the entry point from a Python harness: another language cannot be tested.
+        raise SstarError(
+            f"{problem.id} is a function-call problem, which takes Python solutions only: "
+            f"solve it without --language {config.language}"
+        )
+
+
 def solve(
     problem: Problem,
     engine: Engine,
@@ -36,11 +46,7 @@ def solve(
     Ctrl-C (KeyboardInterrupt) stops the run and returns the best program found so far
     with ``interrupted=True``; the caller's context managers clean up sandbox and engine.
     """
-    if config.language != "python" and problem.kind is ProblemKind.FUNCTION:
-        # The judge calls the entry point from a Python harness: another language cannot be tested.
-        raise SstarError(
-            f"{problem.id} is a function-call problem, which takes Python solutions only: solve it without --language {config.language}"
-        )
+    check_language(problem, config)
     ctx = RunContext(problem, engine, sandbox, config, trace, progress)  # strips the hidden tests
     if trace is not None:
         trace.event("start", problem=problem.id, strategy=config.strategy, settings=asdict(config), engine=engine.name, sandbox=sandbox.name)
