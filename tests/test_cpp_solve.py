@@ -345,8 +345,7 @@ def test_real_model_cpp_smoke(tmp_path):
          "--model", "smollm2-135m", "-n", "2", "--rounds", "0", "--max-tokens", "384", "--out", str(out), "--trace", str(trace)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
     )
-    # Exit 1 means "no program was produced": the 135M model may write no ```cpp block at all.
-    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-2000:]  # exit 1 would be "no program was produced"
     assert "Traceback" not in proc.stderr
     import json
 
@@ -356,5 +355,4 @@ def test_real_model_cpp_smoke(tmp_path):
     prompts = [e for e in events if e["kind"] == "llm" and e["stage"] == "generate"]
     assert prompts and "C++17" in prompts[0]["messages"][0]["content"]
     assert all(e["params"]["stop_after_block"] == "cpp" for e in prompts)
-    if proc.returncode == 0:
-        assert out.read_text().strip()
+    assert "main" in out.read_text()  # a C++ program (sampling is seeded: the same one each run)
