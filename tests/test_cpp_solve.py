@@ -356,3 +356,28 @@ def test_real_model_cpp_smoke(tmp_path):
     assert prompts and "C++17" in prompts[0]["messages"][0]["content"]
     assert all(e["params"]["stop_after_block"] == "cpp" for e in prompts)
     assert "main" in out.read_text()  # a C++ program (sampling is seeded: the same one each run)
+
+
+# --- batch: hidden tests scored as C++, resume keyed on the language -------------------
+
+
+def test_a_cpp_batch_scores_hidden_tests_as_cpp_and_resume_keeps_the_language(tmp_path, sandbox):
+    from sstar.batch import BatchError, run_batch
+
+    folder = tmp_path / "set" / "max"
+    for which, (inp, out) in (("public", ("3\n1 5 2\n", "5\n")), ("hidden", ("2\n424242424242 1\n", "424242424242\n"))):
+        (folder / "tests" / which).mkdir(parents=True)
+        (folder / "tests" / which / "1.in").write_text(inp)
+        (folder / "tests" / which / "1.out").write_text(out)
+    (folder / "problem.md").write_text(f"# Maximum\n\n{STATEMENT}\n")
+    out = tmp_path / "run.jsonl"
+    zero_cpp = SolveConfig(strategy=Strategy.ZERO_SHOT, language="cpp")
+    summary = run_batch([tmp_path / "set"], out, ScriptedEngine(CppScript([RIGHT_CPP])), sandbox, zero_cpp)
+    import json
+
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    # Judged as Python, the C++ source would be an RE on the hidden test.
+    assert rec["hidden_verdict"] == "AC" and rec["solved"] and summary.solved == 1
+    assert rec["config"]["language"] == "cpp" and rec["program"] == RIGHT_CPP
+    with pytest.raises(BatchError, match="language='cpp'"):
+        run_batch([tmp_path / "set"], out, ScriptedEngine(CppScript([RIGHT_CPP])), sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT), resume=True)
