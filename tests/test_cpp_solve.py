@@ -93,9 +93,10 @@ def problem() -> Problem:
 class CppScript:
     """The model's side: C++ candidates, Python input generators, a judge that distrusts LUCKY."""
 
-    def __init__(self, generation: list[str], repair: str = RIGHT_CPP) -> None:
+    def __init__(self, generation: list[str], repairs: tuple[str, ...] = (RIGHT_CPP,)) -> None:
         self.generation = generation
-        self.repair = repair
+        self.repairs = repairs  # the n-th repair request gets the n-th (the last one after that)
+        self.repaired = 0
 
     def __call__(self, messages: tuple[Message, ...], index: int, params: SamplingParams) -> str:
         last = messages[-1].content
@@ -109,7 +110,8 @@ class CppScript:
         if "prints ONE random valid input" in last:
             return "I cannot."
         if "Your code passed" in last:
-            return "The statement needs a semicolon.\n\n" + cpp_fence(self.repair)
+            self.repaired += 1
+            return "The statement needs a semicolon.\n\n" + cpp_fence(self.repairs[min(self.repaired, len(self.repairs)) - 1])
         pos = 0 if params.temperature == 0 else index + 1
         return cpp_fence(self.generation[pos % len(self.generation)])
 
@@ -150,6 +152,21 @@ def test_a_cpp_candidate_that_does_not_compile_is_repaired_from_the_compiler_mes
     # Every program request stops after the first closed ```cpp block.
     code_requests = [r for r in engine.requests if "C++17" in r.messages[0].content]
     assert code_requests and all(r.params.stop_after_block == "cpp" for r in code_requests)
+
+
+def test_a_repair_that_moves_the_compile_error_is_not_called_a_repeat(problem, sandbox):
+    other_error = RIGHT_CPP.replace("cout << best", "cout << bets")  # compiles no better, elsewhere
+    engine = ScriptedEngine(CppScript([BROKEN_CPP], repairs=(other_error, RIGHT_CPP)))
+    result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.SELF_DEBUG, rounds=2, language="cpp"))
+    assert result.program == RIGHT_CPP
+    second = [r for r in engine.requests if "Your code passed" in r.messages[-1].content][1].messages[-1].content
+    assert "fixed nothing" not in second and "bets" in second
+    # The same compile error again is a repeat: the next repair starts a fresh conversation.
+    engine = ScriptedEngine(CppScript([BROKEN_CPP], repairs=(BROKEN_CPP.replace("namespace std;", "namespace std;  // std"), RIGHT_CPP)))
+    result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.SELF_DEBUG, rounds=2, language="cpp"))
+    second = [r for r in engine.requests if "Your code passed" in r.messages[-1].content][1]
+    assert "fixed nothing" in second.messages[-1].content and len(second.messages) == 2
+    assert "This attempt is wrong:\n```cpp" in second.messages[-1].content
 
 
 def test_selection_between_two_cpp_behaviours_runs_them_as_cpp_and_judges_in_cpp(problem, sandbox):

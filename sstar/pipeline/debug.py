@@ -6,7 +6,7 @@ from sstar.engine.base import Message, Request
 from sstar.extract import program_fingerprint
 from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.prompts import debug_feedback, fresh_repair_messages, no_code_feedback
-from sstar.verdict import JudgeReport
+from sstar.verdict import JudgeReport, Verdict
 
 
 def feedback_for(ctx: RunContext, cand: Candidate, repeated: bool = False) -> str:
@@ -19,7 +19,11 @@ def _same_behaviour(a: JudgeReport | None, b: JudgeReport | None) -> bool:
     """Same verdict and output on every public test: a repair the feedback cannot tell apart."""
     if a is None or b is None or len(a.tests) != len(b.tests):
         return False
-    return all((x.verdict, x.output) == (y.verdict, y.output) for x, y in zip(a.tests, b.tests))
+    # A C++ repair that moves the compile error elsewhere is progress: compare the message too.
+    return all(
+        (x.verdict, x.output) == (y.verdict, y.output) and (x.verdict is not Verdict.CE or x.stderr_tail == y.stderr_tail)
+        for x, y in zip(a.tests, b.tests)
+    )
 
 
 def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) -> None:
