@@ -398,3 +398,12 @@ def test_a_cpp_batch_scores_hidden_tests_as_cpp_and_resume_keeps_the_language(tm
     assert rec["config"]["language"] == "cpp" and rec["program"] == RIGHT_CPP
     with pytest.raises(BatchError, match="language='cpp'"):
         run_batch([tmp_path / "set"], out, ScriptedEngine(CppScript([RIGHT_CPP])), sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT), resume=True)
+
+
+def test_session_solve_takes_the_language(problem, sandbox):
+    import sstar
+
+    with sstar.Session(model=ScriptedEngine(CppScript([RIGHT_CPP])), sandbox=sandbox) as session:
+        result = session.solve(problem, SolveConfig(strategy=Strategy.ZERO_SHOT), language="c++")
+    assert result.language == "cpp" and result.program == RIGHT_CPP and result.public.all_passed
+    assert result.settings["language"] == "cpp"
