@@ -427,7 +427,7 @@ def solve_one(
     if problem.hidden_tests and result.program:
         # Scoring happens after selection: the pipeline never saw these tests.
         try:
-            hidden = judge(result.program, problem, sandbox, tests="hidden")
+            hidden = judge(Program(result.program, result.language), problem, sandbox, tests="hidden")
         except SandboxUnavailable:
             raise
         except Exception as err:  # noqa: BLE001

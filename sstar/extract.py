@@ -39,7 +39,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["CodeBlock", "add_missing_imports", "closed_block_end", "extract_code", "find_blocks", "prepend_statements"]
+__all__ = ["CodeBlock", "add_missing_imports", "add_missing_includes", "closed_block_end", "extract_code", "find_blocks", "prepend_statements"]
 
 _LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "python3", "py", "py3", "pypy", "pypy3"}),
@@ -152,6 +152,8 @@ def extract_code(reply: str, language: str = "python") -> str | None:
     language = language.lower()
     tags = _LANGUAGE_TAGS.get(language, frozenset({language}))
     is_python = language == "python"
+    if language == "cpp":
+        return _extract_cpp(reply, tags)
     blocks = find_blocks(reply)
     if not blocks:
         if not is_python:
@@ -176,6 +178,64 @@ def extract_code(reply: str, language: str = "python") -> str | None:
     best = max(pool, key=lambda b: (_is_program(b.code), _compiles(b.code), b.closed, b.index))
     earlier = sorted((b for b in pool if b.index < best.index), key=lambda b: -b.index)
     return _normalize(add_missing_imports(_with_helpers(best.code, [b.code for b in earlier])))
+
+
+# --- C++ -----------------------------------------------------------------------------
+
+_CPP_HINTS = re.compile(r"^\s*#\s*include\b|\bmain\s*\(", re.MULTILINE)
+_CPP_MAIN = re.compile(r"\bmain\s*\(")
+_CPP_INCLUDE = re.compile(r"^\s*#\s*include\b", re.MULTILINE)
+_CPP_USING_STD = re.compile(r"\busing\s+namespace\s+std\s*;")
+# Names a contest program uses unqualified, relying on ``using namespace std``.
+_CPP_STD_NAMES = re.compile(r"(?<![\w:])(cin|cout|cerr|endl|vector|string|map|set|pair|sort|min|max|swap|ios|queue|deque|priority_queue)\b")
+_CPP_CODE_END = (";", "{", "}", ")", ",", "\\")
+
+
+def _extract_cpp(reply: str, tags: frozenset[str]) -> str | None:
+    """The C++ program of a reply: the ```cpp block with a main (the last such one), else an
+    untagged block or unfenced text that looks like C++ (an include or a main), never prose or
+    a quoted sample. No Python post-processing: only a missing include is added."""
+    blocks = find_blocks(reply)
+    if blocks:
+        tagged = [b for b in blocks if b.tag in tags and _normalize(b.code)]
+        untagged = [b for b in blocks if not b.tag and _CPP_HINTS.search(b.code)]
+        pool = tagged or untagged
+        if not pool:
+            return None
+        best = max(pool, key=lambda b: (bool(_CPP_MAIN.search(b.code)), b.closed, b.index))
+        return _normalize(add_missing_includes(_normalize(best.code))) or None
+    if not _CPP_HINTS.search(reply):
+        return None
+    return _normalize(add_missing_includes(_unfenced_cpp(reply))) or None
+
+
+def _is_cpp_prose(line: str) -> bool:
+    # A sentence around the code ("Here is the program:"); code lines end like code.
+    stripped = line.strip()
+    return bool(_SENTENCE_START.match(stripped)) and not stripped.endswith(_CPP_CODE_END) and not stripped.startswith("#")
+
+
+def _unfenced_cpp(reply: str) -> str:
+    lines = reply.replace("\r\n", "\n").split("\n")
+    start, end = 0, len(lines)
+    while start < end and (not lines[start].strip() or _is_cpp_prose(lines[start])):
+        start += 1
+    while end > start and (not lines[end - 1].strip() or _is_cpp_prose(lines[end - 1])):
+        end -= 1
+    return "\n".join(lines[start:end])
+
+
+def add_missing_includes(code: str) -> str:
+    """``code`` with ``#include <bits/stdc++.h>`` first when it includes nothing (a small
+    model often writes only main), and ``using namespace std;`` when it then uses standard
+    names unqualified; code that has an include is left alone (its error is the compiler's
+    to report)."""
+    if not code.strip() or _CPP_INCLUDE.search(code):
+        return code
+    head = ["#include <bits/stdc++.h>"]
+    if not _CPP_USING_STD.search(code) and _CPP_STD_NAMES.search(code):
+        head.append("using namespace std;")
+    return "\n".join(head) + "\n" + code
 
 
 # --- helpers -------------------------------------------------------------------------

@@ -149,12 +149,19 @@ class Session:
         *,
         progress: ProgressFn | None = None,
         trace: "Trace | None" = None,
+        language: str | None = None,
     ) -> SolveResult:
         """Generate, debug and select a program for ``problem`` (a Problem or a path to one);
-        the pipeline never sees its hidden tests."""
+        the pipeline never sees its hidden tests. ``language`` ("python" or "cpp") overrides
+        the config's; ``result.language`` says which language ``result.program`` is in."""
+        from dataclasses import replace
+
         from sstar.pipeline.solve import solve
 
-        return solve(self._problem(problem), self.engine, self.sandbox, config or self.config, progress=progress, trace=trace)
+        config = config or self.config
+        if language is not None:
+            config = replace(config, language=language)
+        return solve(self._problem(problem), self.engine, self.sandbox, config, progress=progress, trace=trace)
 
     def judge(
         self,

@@ -8,7 +8,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn
+from sstar.cli.common import COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn
 from sstar.pipeline.types import SolveConfig, Strategy
 
 
@@ -82,6 +82,7 @@ def register(app: typer.Typer) -> None:
         seed: int = SEED_OPTION,
         temperature: float = TEMPERATURE_OPTION,
         max_tokens: int = MAX_TOKENS_OPTION,
+        language: str = LANGUAGE_OPTION,
         cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse results of identical program runs (see docs/batch.md)."),
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="Save each problem's whole run (prompts, replies, runs, judgements) as DIR/<id>.json."),
@@ -91,7 +92,7 @@ def register(app: typer.Typer) -> None:
         from sstar.batch import select_problems
         from sstar.session import Session
 
-        config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens)
+        config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language)
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
         exec_cache = (cache_dir or True) if cache else False
         note(f"loading model {model} ...")

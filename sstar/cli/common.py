@@ -66,6 +66,23 @@ SANDBOX_OPTION = typer.Option("auto", "--sandbox", help="auto, docker or process
 SEED_OPTION = typer.Option(_D.seed, "--seed", help="Sampling seed (same seed, same run).")
 TEMPERATURE_OPTION = typer.Option(_D.temperature, "--temperature", min=0.0)
 MAX_TOKENS_OPTION = typer.Option(_D.max_tokens, "--max-tokens", min=16)
+
+
+def _language(value: str) -> str:
+    from sstar.sandbox.base import normalize_language
+
+    try:
+        return normalize_language(value)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
+LANGUAGE_OPTION = typer.Option(
+    _D.language,
+    "--language",
+    callback=_language,
+    help="The candidates' language: python, or cpp (C++17, compiled in the sandbox; stdin/stdout problems only).",
+)
 COMPLETION_CACHE_OPTION = typer.Option(
     None,
     "--completion-cache",

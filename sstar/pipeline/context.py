@@ -11,7 +11,7 @@ from sstar.extract import extract_code
 from sstar.judge import judge, limits_for
 from sstar.pipeline.types import Progress, ProgressFn, SolveConfig
 from sstar.problem import Problem
-from sstar.sandbox.base import Limits, Sandbox
+from sstar.sandbox.base import Limits, Program, Sandbox
 from sstar.trace import Trace
 from sstar.verdict import JudgeReport
 
@@ -94,9 +94,10 @@ class RunContext:
         return results
 
     def params(
-        self, *, temperature: float | None = None, max_tokens: int | None = None, seed_offset: int = 0, code: bool = False
+        self, *, temperature: float | None = None, max_tokens: int | None = None, seed_offset: int = 0, code: bool | str = False
     ) -> SamplingParams:
-        """Sampling for one request; ``code``: the reply is a program in a ```python block."""
+        """Sampling for one request; ``code``: the reply is a program in a ```python block
+        (``code="cpp"``: a ```cpp block; the candidates' programs ask for ``self.language``)."""
         cfg = self.config
         return SamplingParams(
             temperature=cfg.temperature if temperature is None else temperature,
@@ -106,9 +107,18 @@ class RunContext:
             # What small models write after the program (a restated explanation) costs
             # tokens and is never used. A stop string ("\n```\n\n") also ended replies
             # that quoted a sample in a fence before the program (3 of 64 plan-first replies).
-            stop_after_block="python" if code else "",
+            stop_after_block=(code if isinstance(code, str) else "python") if code else "",
             stop_on_repetition=True,
         )
+
+    @property
+    def language(self) -> str:
+        """The candidates' language (model-written input generators are Python whatever it is)."""
+        return self.config.language
+
+    def program(self, code: str) -> Program:
+        """A candidate's code as the sandbox runs it: compiled once per request when C++."""
+        return Program(code, self.language)
 
     # -- sandbox ------------------------------------------------------------------------
     def test_public(self, cand: Candidate, stage: str) -> JudgeReport | None:
@@ -116,9 +126,10 @@ class RunContext:
         if cand.code is None:
             cand.public = None
             return None
-        cand.public = judge(cand.code, self.problem, self.sandbox, tests="public", limits=self.limits)
+        program = self.program(cand.code)
+        cand.public = judge(program, self.problem, self.sandbox, tests="public", limits=self.limits)
         if cand.public.sandbox_failed:  # the sandbox failed, not the program: once more, on a fresh one
-            cand.public = judge(cand.code, self.problem, self.sandbox, tests="public", limits=self.limits)
+            cand.public = judge(program, self.problem, self.sandbox, tests="public", limits=self.limits)
         cand.versions.append((cand.code, cand.public))
         if self.trace is not None:
             self.trace.event(
@@ -140,7 +151,7 @@ class RunContext:
     def take_reply(self, cand: Candidate, completion: Completion) -> None:
         """Append the model's reply to the conversation and extract its code."""
         cand.messages.append(Message("assistant", completion.text))
-        cand.code = extract_code(completion.text)
+        cand.code = extract_code(completion.text, self.language)
         cand.finish_reason = completion.finish_reason
 
     # -- progress -----------------------------------------------------------------------

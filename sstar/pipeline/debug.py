@@ -5,21 +5,25 @@ from __future__ import annotations
 from sstar.engine.base import Message, Request
 from sstar.extract import program_fingerprint
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.prompts import NO_CODE_FEEDBACK, debug_feedback, fresh_repair_messages
-from sstar.verdict import JudgeReport
+from sstar.pipeline.prompts import debug_feedback, fresh_repair_messages, no_code_feedback
+from sstar.verdict import JudgeReport, Verdict
 
 
 def feedback_for(ctx: RunContext, cand: Candidate, repeated: bool = False) -> str:
     if cand.code is None or cand.public is None:
-        return NO_CODE_FEEDBACK
-    return debug_feedback(ctx.problem, ctx.problem.public_tests, cand.public.tests, repeated=repeated)
+        return no_code_feedback(ctx.language)
+    return debug_feedback(ctx.problem, ctx.problem.public_tests, cand.public.tests, repeated=repeated, language=ctx.language)
 
 
 def _same_behaviour(a: JudgeReport | None, b: JudgeReport | None) -> bool:
     """Same verdict and output on every public test: a repair the feedback cannot tell apart."""
     if a is None or b is None or len(a.tests) != len(b.tests):
         return False
-    return all((x.verdict, x.output) == (y.verdict, y.output) for x, y in zip(a.tests, b.tests))
+    # A C++ repair that moves the compile error elsewhere is progress: compare the message too.
+    return all(
+        (x.verdict, x.output) == (y.verdict, y.output) and (x.verdict is not Verdict.CE or x.stderr_tail == y.stderr_tail)
+        for x, y in zip(a.tests, b.tests)
+    )
 
 
 def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) -> None:
@@ -44,11 +48,11 @@ def debug_candidates(ctx: RunContext, candidates: list[Candidate], rounds: int) 
             again = cand.index in repeated
             feedback = feedback_for(ctx, cand, repeated=again)
             if again and cand.code is not None:
-                cand.messages = fresh_repair_messages(ctx.problem, cand.code, feedback)
+                cand.messages = fresh_repair_messages(ctx.problem, cand.code, feedback, ctx.language)
             else:
                 cand.messages.append(Message("user", feedback))
             temperature = ctx.config.temperature if again else min(ctx.config.temperature, 0.3)
-            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, code=True)))
+            requests.append(Request(tuple(cand.messages), 1, ctx.params(temperature=temperature, seed_offset=100 * round_no + cand.index, code=ctx.language)))
         for cand, (completion,) in zip(failing, ctx.generate(requests, f"debug-{round_no}")):
             previous = cand.code
             ctx.take_reply(cand, completion)

@@ -13,12 +13,12 @@ def generate_candidates(ctx: RunContext, n: int, *, greedy_first: bool = True) -
     A small model's greedy answer is better than a typical sample on average, so keeping it
     among the N costs nothing and raises the floor.
     """
-    messages = generation_messages(ctx.problem)
+    messages = generation_messages(ctx.problem, ctx.language)
     requests: list[Request] = []
     if greedy_first or ctx.config.temperature == 0:
-        requests.append(Request(tuple(messages), 1, ctx.params(temperature=0.0, code=True)))
+        requests.append(Request(tuple(messages), 1, ctx.params(temperature=0.0, code=ctx.language)))
     if n - len(requests) > 0:
-        requests.append(Request(tuple(messages), n - len(requests), ctx.params(seed_offset=1, code=True)))
+        requests.append(Request(tuple(messages), n - len(requests), ctx.params(seed_offset=1, code=ctx.language)))
     ctx.emit("generate", f"sampling {n} candidate{'s' * (n != 1)}")
     completions = [c for batch in ctx.generate(requests, "generate") for c in batch]
     candidates: list[Candidate] = []

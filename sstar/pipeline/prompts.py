@@ -18,6 +18,18 @@ SYSTEM = (
     "You are an expert competitive programmer. You write correct, efficient Python 3 code "
     "and you follow the output format exactly."
 )
+SYSTEM_CPP = (
+    "You are an expert competitive programmer. You write correct, efficient C++17 code "
+    "and you follow the output format exactly."
+)
+
+# Per candidate language: the fence tag asked for and the name used in prompts.
+FENCE = {"python": "python", "cpp": "cpp"}
+LANGUAGE_NAME = {"python": "Python", "cpp": "C++"}
+
+
+def system_prompt(language: str = "python") -> str:
+    return SYSTEM_CPP if language == "cpp" else SYSTEM
 
 # Feedback is truncated so that a huge input or output cannot blow the context window.
 MAX_FEEDBACK_CHARS = 600
@@ -58,8 +70,26 @@ PLAN_FIRST = (
 )
 
 
-def generation_messages(problem: Problem) -> list[Message]:
+def generation_messages(problem: Problem, language: str = "python") -> list[Message]:
     """The first prompt: the statement and what kind of code to write (a plan, then the code)."""
+    if language == "cpp":
+        if problem.kind is ProblemKind.FUNCTION:  # the harness calls Python functions (judge.as_program)
+            raise ValueError("C++ candidates need a stdin/stdout problem; function-call problems take Python")
+        # The same plan-first form as for Python; fast I/O because C++ is chosen for speed and
+        # cin without sync_with_stdio(false) is what makes C++ solutions time out.
+        task = (
+            "Write a complete C++17 program that reads the input from standard input and "
+            "prints the answer to standard output, exactly in the format described.\n"
+            "- Start with `#include <bits/stdc++.h>` and `using namespace std;`, and in main call "
+            "`ios::sync_with_stdio(false); cin.tie(nullptr);` before reading with cin.\n"
+            "- Use `long long` wherever values or sums can exceed 2^31.\n"
+            "- The program must be fast enough for the largest inputs the constraints allow: "
+            "pick an algorithm whose complexity fits them.\n"
+            "- Print nothing else (no prompts, no debug output); end lines with '\\n', not endl.\n\n"
+            f"{PLAN_FIRST} Then reply with the whole program in one ```cpp block."
+        )
+        user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{task}"
+        return [Message("system", SYSTEM_CPP), Message("user", user)]
     if problem.kind is ProblemKind.FUNCTION and problem.function is not None:
         task = (
             f"Complete the starter code below. The judge imports your code and calls "
@@ -90,12 +120,29 @@ _VERDICT_WORDS = {
     Verdict.MLE: "memory limit exceeded",
     Verdict.RE: "runtime error",
     Verdict.OLE: "printed far too much output",
+    Verdict.CE: "compilation error",
 }
+
+# A compiler's output is long (notes, candidates, instantiation stacks): the first errors are
+# what the model can act on.
+MAX_COMPILER_LINES = 12
+
+
+def compiler_errors(message: str, max_lines: int = MAX_COMPILER_LINES) -> str:
+    """The first error lines of a g++ message (with the lines that follow each), clipped."""
+    lines = [ln for ln in message.replace("\r", "").split("\n") if ln.strip()]
+    first = next((i for i, ln in enumerate(lines) if "error" in ln), 0)
+    picked = lines[first : first + max_lines]
+    more = len(lines) - first - len(picked)
+    text = "\n".join(picked) + (f"\n... ({more} more lines)" if more > 0 else "")
+    return clip(text, 1200)
 
 
 def _test_feedback(i: int, test: TestCase, result: TestResult, problem: Problem) -> str:
     if result.passed:
         return f"Test {i}: passed."
+    if result.verdict is Verdict.CE:  # no test ran: the input and expected output say nothing
+        return f"Your program does not compile. The compiler said:\n```\n{compiler_errors(result.stderr_tail or result.message)}\n```"
     lines = [f"Test {i}: FAILED ({_VERDICT_WORDS.get(result.verdict, result.verdict.value)})."]
     arg_word = "Arguments (JSON)" if problem.kind is ProblemKind.FUNCTION else "Input"
     lines.append(f"{arg_word}:\n```\n{clip(test.input)}\n```")
@@ -128,7 +175,7 @@ REPEATED_NOTE = (
 
 
 def debug_feedback(
-    problem: Problem, tests: Sequence[TestCase], results: Sequence[TestResult], *, repeated: bool = False
+    problem: Problem, tests: Sequence[TestCase], results: Sequence[TestResult], *, repeated: bool = False, language: str = "python"
 ) -> str:
     """What the model sees after a failed run: every public test, failures in full.
 
@@ -136,26 +183,34 @@ def debug_feedback(
     bug first repairs it more often than one that rewrites at once (which mostly reproduces
     the same program). ``repeated`` says the last repair changed nothing the tests can see.
     """
-    parts = [_test_feedback(i, t, r, problem) for i, (t, r) in enumerate(zip(tests, results), 1)]
     passed = sum(r.passed for r in results)
     head = (REPEATED_NOTE if repeated else "") + f"Your code passed {passed} of {len(results)} public tests.\n\n"
+    fence = FENCE.get(language, language)
+    if results and all(r.verdict is Verdict.CE for r in results):
+        # One compile failed every test: say it once, and ask for a fix of the error.
+        tail = (
+            "\n\nFirst say in one sentence what the compiler objects to and how to fix it. Then reply "
+            f"with the whole corrected program in one ```{fence} block."
+        )
+        return head + _test_feedback(1, tests[0], results[0], problem) + tail
+    parts = [_test_feedback(i, t, r, problem) for i, (t, r) in enumerate(zip(tests, results), 1)]
     tail = (
         "\n\nFirst say in one or two sentences what goes wrong: what your program does on the failing "
         "test, and what it should do instead (re-read the statement and the input format). Then reply "
-        "with the whole corrected program in one ```python block."
+        f"with the whole corrected program in one ```{fence} block."
     )
     return head + "\n\n".join(parts) + tail
 
 
-def fresh_repair_messages(problem: Problem, code: str, feedback: str) -> list[Message]:
+def fresh_repair_messages(problem: Problem, code: str, feedback: str, language: str = "python") -> list[Message]:
     """A new conversation about a program whose repairs went nowhere.
 
     Given its own earlier replies, a small model copies them, whatever the feedback says;
     without them it has nothing to copy and rethinks the program from the statement.
     """
-    system, first = generation_messages(problem)
+    system, first = generation_messages(problem, language)
     user = (
-        f"{first.content}\n\nThis attempt is wrong:\n```python\n{code.strip()}\n```\n\n{feedback}"
+        f"{first.content}\n\nThis attempt is wrong:\n```{FENCE.get(language, language)}\n{code.strip()}\n```\n\n{feedback}"
     )
     return [system, Message("user", user)]
 
@@ -164,6 +219,15 @@ NO_CODE_FEEDBACK = (
     "Your reply did not contain a complete Python program. Write the whole program in one "
     "```python block."
 )
+
+
+def no_code_feedback(language: str = "python") -> str:
+    if language == "python":
+        return NO_CODE_FEEDBACK
+    return (
+        f"Your reply did not contain a complete {LANGUAGE_NAME.get(language, language)} program. "
+        f"Write the whole program in one ```{FENCE.get(language, language)} block."
+    )
 
 
 def input_synthesis_messages(problem: Problem, k: int) -> list[Message]:
@@ -229,16 +293,17 @@ def _show_outcome(outcome: RunOutcome) -> str:
 
 
 def judge_messages(
-    problem: Problem, test_input: str, code_a: str, out_a: RunOutcome, code_b: str, out_b: RunOutcome
+    problem: Problem, test_input: str, code_a: str, out_a: RunOutcome, code_b: str, out_b: RunOutcome, language: str = "python"
 ) -> list[Message]:
     """Pairwise judgement: which of two programs' outputs on an input is correct."""
+    fence = FENCE.get(language, language)
     user = (
         f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
-        "Two programs were written for this problem. They disagree on this input:\n"
+        f"Two programs were written for this problem{' in C++' if language == 'cpp' else ''}. They disagree on this input:\n"
         f"```\n{clip(test_input, 500)}\n```\n\n"
-        f"Program A:\n```python\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
-        f"Program B:\n```python\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
+        f"Program A:\n```{fence}\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
+        f"Program B:\n```{fence}\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
         "Work out the correct output for this input from the statement, step by step and briefly. "
         "Then finish with exactly one line: `Answer: A` or `Answer: B`."
     )
-    return [Message("system", SYSTEM), Message("user", user)]
+    return [Message("system", system_prompt(language)), Message("user", user)]

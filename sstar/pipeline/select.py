@@ -156,7 +156,7 @@ def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequ
         assert cand.code is not None
         key = program_fingerprint(cand.code)
         if key not in by_code:
-            by_code[key] = run_inputs(cand.code, ctx.problem, ctx.sandbox, texts, ctx.limits)
+            by_code[key] = run_inputs(ctx.program(cand.code), ctx.problem, ctx.sandbox, texts, ctx.limits)
         result[cand.index] = by_code[key]
     return result
 
@@ -223,8 +223,8 @@ def judge_pairs(ctx: RunContext, contenders: list[Cluster], inputs: Sequence[Syn
                 continue
             ca, cb = a.representative.code or "", b.representative.code or ""
             oa, ob = a.outcomes[k], b.outcomes[k]
-            requests.append(Request(tuple(judge_messages(ctx.problem, inputs[k].text, ca, oa, cb, ob)), 1, ctx.params(temperature=0.0, max_tokens=400)))
-            requests.append(Request(tuple(judge_messages(ctx.problem, inputs[k].text, cb, ob, ca, oa)), 1, ctx.params(temperature=0.0, max_tokens=400)))
+            requests.append(Request(tuple(judge_messages(ctx.problem, inputs[k].text, ca, oa, cb, ob, ctx.language)), 1, ctx.params(temperature=0.0, max_tokens=400)))
+            requests.append(Request(tuple(judge_messages(ctx.problem, inputs[k].text, cb, ob, ca, oa, ctx.language)), 1, ctx.params(temperature=0.0, max_tokens=400)))
             meta.append((i, j, k))
         if not requests:
             continue

@@ -10,7 +10,8 @@ from sstar.pipeline.debug import debug_candidates
 from sstar.pipeline.generate import generate_candidates
 from sstar.pipeline.select import Selection, select_majority, select_sstar
 from sstar.pipeline.types import ProgressFn, SolveConfig, SolveResult, Strategy
-from sstar.problem import Problem
+from sstar.errors import SstarError
+from sstar.problem import Problem, ProblemKind
 from sstar.sandbox.base import Sandbox
 from sstar.trace import Trace
 from sstar.verdict import JudgeReport
@@ -20,6 +21,16 @@ def _best_so_far(candidates: list[Candidate]) -> Candidate | None:
     """The program that passes most public tests, over every version of every candidate."""
     versions = [v for c in candidates if (v := c.best_version()) is not None]
     return max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
+
+
+def check_language(problem: Problem, config: SolveConfig) -> None:
+    """Refuse, in one line, a problem the candidates' language cannot solve."""
+    if config.language != "python" and problem.kind is ProblemKind.FUNCTION:
+        # The judge calls the entry point from a Python harness: another language cannot be tested.
+        raise SstarError(
+            f"{problem.id} is a function-call problem, which takes Python solutions only: "
+            f"solve it without --language {config.language}"
+        )
 
 
 def solve(
@@ -35,6 +46,7 @@ def solve(
     Ctrl-C (KeyboardInterrupt) stops the run and returns the best program found so far
     with ``interrupted=True``; the caller's context managers clean up sandbox and engine.
     """
+    check_language(problem, config)
     ctx = RunContext(problem, engine, sandbox, config, trace, progress)  # strips the hidden tests
     if trace is not None:
         trace.event("start", problem=problem.id, strategy=config.strategy, settings=asdict(config), engine=engine.name, sandbox=sandbox.name)
@@ -76,6 +88,7 @@ def solve(
         wall_s=round(ctx.elapsed, 3),
         interrupted=interrupted,
         settings={**asdict(config), "strategy": strategy.value, "engine": engine.name, "sandbox": sandbox.name},
+        language=config.language,
     )
     if trace is not None:
         trace.event(

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from sstar.sandbox.base import normalize_language
 from sstar.verdict import JudgeReport
 
 
@@ -33,6 +34,13 @@ class SolveConfig:
     # behaviour (the paper's rule, made with a much stronger judge model). Measured: the
     # 1.5B judge picked a wrong lone sample over 10 agreeing right ones (docs/benchmarks.md).
     judge_min_support: float = 0.5
+    # The candidates' language: "python" or "cpp" (compiled in the sandbox). Model-written
+    # input generators stay Python whatever this says: they only print inputs.
+    language: str = "python"
+
+    def __post_init__(self) -> None:
+        # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
+        object.__setattr__(self, "language", normalize_language(self.language))
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class SolveResult:
     wall_s: float = 0.0
     interrupted: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    language: str = "python"  # the language of ``program``
 
     @property
     def tokens(self) -> int:
