@@ -1,6 +1,8 @@
-# Right answer, but first reserves 800 MB of zeroed memory that it never touches
-# (calloc: the pages count against the address space, not the resident set).
-buf = bytearray(800 * 2**20)
+# Right answer, but first maps 800 MB of anonymous memory that it never touches: it counts
+# against the address space, not the resident set. (Rewritten after the first run: the
+# first version used bytearray(n), which zero-fills and so touches every page.)
+import mmap
+buf = mmap.mmap(-1, 800 * 2**20)
 n, m = map(int, input().split())
 if m % n:
     print(-1)
