@@ -28,7 +28,7 @@ from sstar.judge import judge, limits_for
 from sstar.loaders import load_problem
 from sstar.problem import Problem
 from sstar.sandbox import open_sandbox
-from sstar.sandbox.base import Limits, Program
+from sstar.sandbox.base import Limits, Program, Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 CXX = ["g++", "-O2", "-std=gnu++17"]
@@ -158,7 +158,7 @@ def _first_label(record: dict, mle_mb: float) -> str:
     return record["status"]
 
 
-def run_sstar(pair: Pair, problem: Problem, sandbox, limits: Limits) -> Outcome:
+def run_sstar(pair: Pair, problem: Problem, sandbox: Sandbox, limits: Limits) -> Outcome:
     start = time.monotonic()
     program = Program((ROOT / pair.program).read_text(), language=pair.language)
     report = judge(program, problem, sandbox, tests="all", limits=limits)
