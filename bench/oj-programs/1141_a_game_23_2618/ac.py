@@ -1,0 +1,10 @@
+n, m = map(int, input().split())
+if m % n:
+    print(-1)
+else:
+    q, moves = m // n, 0
+    for p in (2, 3):
+        while q % p == 0:
+            q //= p
+            moves += 1
+    print(moves if q == 1 else -1)

@@ -1,0 +1,3 @@
+// Does not compile: missing semicolon.
+#include <bits/stdc++.h>
+int main() { int n; std::cin >> n std::map<std::string, int> c; }

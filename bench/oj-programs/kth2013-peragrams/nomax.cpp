@@ -1,0 +1,5 @@
+// Wrong: prints -1 when every count is even.
+#include <bits/stdc++.h>
+int main() { std::string s; std::cin >> s; int c[26] = {0}, odd = 0;
+  for (char ch : s) c[ch - 'a']++; for (int v : c) odd += v % 2;
+  std::cout << odd - 1 << "\n"; }
