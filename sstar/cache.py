@@ -267,6 +267,8 @@ class CachingSandbox(Sandbox):
     def _cacheable(self, outcome: RunOutcome) -> bool:
         if outcome.status is RunStatus.SE:
             return False
+        if outcome.status is RunStatus.CE and "time limit" in outcome.reason:
+            return self.cache_tle  # a compile that ran out of time is load as much as code, like TLE
         return outcome.status is not RunStatus.TLE or self.cache_tle
 
     def _load(self, key: str, name: str) -> tuple[RunOutcome | None, bool]:

@@ -159,7 +159,8 @@ def judge(
     names = [t.name for t in cases]
     if len(set(names)) != len(names):  # outcomes are matched by name: make them unique
         names = [f"{i}:{n}" for i, n in enumerate(names)]
-    specs = [RunSpec(n, t.input.encode()) for n, t in zip(names, cases)]
+    hidden = set(problem.hidden_tests)  # their inputs must not reach a later program
+    specs = [RunSpec(n, t.input.encode(), secret=t in hidden) for n, t in zip(names, cases)]
     by_name = dict(zip(names, cases))
     lock = threading.Lock()  # on_result may be called from the sandbox's threads
     done: dict[str, TestResult] = {}  # checked in the callback already: not checked twice
@@ -248,6 +249,7 @@ def _validate(
                     "judge_answer": (test.expected or "").encode(),
                     "feedback/judgemessage.txt": b"",  # the directory must exist (the Python wrapper makes it too)
                 },
+                secret=True,  # the judge's answer: no later program may find it
             )
         )
     if specs:
@@ -366,7 +368,7 @@ def _testlib(
             continue
         index[name] = i
         files = {"input": test.input.encode(), "output": outcome.stdout, "answer": (test.expected or "").encode()}
-        specs.append(RunSpec(name, b"", args=("input", "output", "answer"), files=files))
+        specs.append(RunSpec(name, b"", args=("input", "output", "answer"), files=files, secret=True))  # the answer
     if specs:
         for check in sandbox.run(program, specs, VALIDATOR_LIMITS):
             i = index[check.name]

@@ -238,3 +238,21 @@ def test_an_unwritable_cache_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(CacheDirError, match="SSTAR_CACHE_DIR"):
         CachingSandbox(CountingSandbox(), blocker / "cache")
+
+
+class CompilingSandbox(CountingSandbox):
+    """Every run is a CE: a compile that ran out of time for stdin b"slow", else a syntax error."""
+
+    def run(self, program: Program, specs: Sequence[RunSpec], limits: Limits, on_result: OnResult | None = None) -> list[RunOutcome]:
+        with self.lock:
+            self.batches.append([s.name for s in specs])
+        reasons = {b"slow": "compilation exceeded its time limit of 30 s"}
+        return [RunOutcome(s.name, RunStatus.CE, b"", reason=reasons.get(s.stdin, "solution.cpp:1:1: error: expected ';'")) for s in specs]
+
+
+def test_a_compile_that_ran_out_of_time_is_not_cached_but_a_compile_error_is(tmp_path: Path) -> None:
+    inner = CompilingSandbox()
+    box = CachingSandbox(inner, tmp_path)
+    box.run(PROG, specs("slow", "bad"), LIM)
+    box.run(PROG, specs("slow", "bad"), LIM)
+    assert inner.batches == [["t0", "t1"], ["t0"]]  # the machine's load may have caused the first

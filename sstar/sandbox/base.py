@@ -72,6 +72,10 @@ class RunSpec:
     stdin: bytes
     args: tuple[str, ...] = ()
     files: Mapping[str, bytes] = field(default_factory=dict)
+    # Its stdin or files must never reach a later program (a hidden test's input, a
+    # checker's answer): the runner that held them is replaced after the run. Tests fork
+    # from the runner, so whatever its memory held is readable by them.
+    secret: bool = False
 
 
 @dataclass

@@ -84,8 +84,8 @@ mount -t tmpfs -o "size=${shm_mb}m,mode=1777,nosuid,nodev,noexec" sstar-shm dev/
 mount -t mqueue -o nosuid,nodev,noexec mqueue dev/mqueue 2>/dev/null || rmdir dev/mqueue
 
 mount -t proc -o nosuid,nodev,noexec proc proc
-mount -t tmpfs -o "size=${tmp_mb}m,mode=755,nosuid,nodev" sstar-tmp ".$tmp_mount"
-mount -t tmpfs -o "size=${io_mb}m,mode=755,nosuid,nodev" sstar-io ".$io_mount"
+mount -t tmpfs -o "size=${tmp_mb}m,mode=755,nosuid,nodev,noexec" sstar-tmp ".$tmp_mount"
+mount -t tmpfs -o "size=${io_mb}m,mode=755,nosuid,nodev,noexec" sstar-io ".$io_mount"
 : >".$runner_in"
 mount --no-canonicalize --bind -o ro,nosuid,nodev /proc/self/fd/3 ".$runner_in"
 exec 3<&-

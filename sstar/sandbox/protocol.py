@@ -271,7 +271,12 @@ class RunnerSandbox(Sandbox):
             need = self._fit(need)
             try:
                 lines = self._send(request, need, limits)
-                return collect(lines, specs, on_result, self.where)
+                outcomes = collect(lines, specs, on_result, self.where)
+                if any(spec.secret for spec in specs):
+                    # Tests are forked from the runner: a later program could read what its
+                    # memory still holds. A fresh runner holds nothing of this request.
+                    self._retire_runner()
+                return outcomes
             except SandboxCrashed as err:
                 # The runner died or misbehaved (a program may have exhausted the sandbox):
                 # the tests without a result are SE, and the next run gets a fresh runner.
@@ -300,6 +305,11 @@ class RunnerSandbox(Sandbox):
 
     def _stop(self) -> None:
         raise NotImplementedError
+
+    def _retire_runner(self) -> None:
+        """End the runner after a request that carried secrets; the next run starts a fresh
+        one (a backend may keep the rest of its sandbox)."""
+        self._stop()
 
     def _runner_detail(self) -> str:
         """The tail of the runner's stderr, for the reasons of SE outcomes."""

@@ -94,8 +94,8 @@ IPC_RMID = 0
 OOM_CONTROL = "/sys/fs/cgroup/memory/memory.oom_control"  # cgroup v1: counts OOM kills
 KEY_USERS = "/proc/key-users"  # per-uid counts of kernel keys (keyrings outlive processes)
 SYS_KEYCTL = 250 if os.uname().machine == "x86_64" else 219  # x86_64, else the generic table (arm64)
-KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR = 1, 7
-KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -4, -5
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_INVALIDATE, KEYCTL_GET_PERSISTENT = 1, 7, 21, 22
+KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -2, -4, -5
 PURGE_DEPTH = 64  # nested directories of mixed owners purge() follows before giving up
 
 
@@ -174,10 +174,17 @@ def key_usage(uid: int) -> bytes | None:
 
 def run_key_cleaner(uid: int) -> None:
     """In a forked child: become ``uid`` (the user keyrings are the real uid's) and empty
-    its user and user-session keyrings."""
+    its user, user-session and persistent keyrings (the persistent one would outlive even
+    the sandbox, for days)."""
     try:
         os.setresuid(uid, uid, uid)
         lib = libc()
+        # Linked into our own process keyring (so that we possess it: clearing needs that),
+        # then cleared and invalidated.
+        persistent = lib.syscall(SYS_KEYCTL, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING, 0, 0)
+        if persistent > 0:
+            lib.syscall(SYS_KEYCTL, KEYCTL_CLEAR, persistent, 0, 0, 0)
+            lib.syscall(SYS_KEYCTL, KEYCTL_INVALIDATE, persistent, 0, 0, 0)
         for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING):
             lib.syscall(SYS_KEYCTL, KEYCTL_CLEAR, keyring, 0, 0, 0)
     except BaseException:
@@ -510,7 +517,10 @@ def run_child(slot: Slot, test: dict, rlimits: list, prog_path: str, code: objec
         sys.path[0:0] = [os.path.dirname(prog_path)]
         atexit._clear()  # only the program's own atexit handlers run
         del test
-        for item in state:  # drop the request (other tests' inputs) from reachable memory
+        # Drop the request from the objects the program can name. Its bytes stay in this copy
+        # of the runner's memory: secrets are kept from later programs by replacing the runner
+        # after a request that carried any (RunSpec.secret on the host side).
+        for item in state:
             item.clear()
         exit_code = 1
         exit_code = execute(code, main.__dict__)
