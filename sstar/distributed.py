@@ -181,7 +181,12 @@ def run_batch_ray(
         try:
             ray.init(**kwargs)
         except (ConnectionError, RuntimeError, TimeoutError) as err:
-            raise BatchError(f"cannot start or join Ray ({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+            why = str(err).splitlines()[0] if str(err) else type(err).__name__
+            hint = (
+                "; a cluster started with `ray start` wants its token: export RAY_AUTH_MODE=token and copy the "
+                "head's ~/.ray/auth_token to this machine" if options.address else ""
+            )
+            raise BatchError(f"cannot start or join Ray ({why}){hint}") from None
     last: list[Any] = []  # the newest event from run_batch: status lines carry its counts
 
     def relay(event: Any) -> None:
