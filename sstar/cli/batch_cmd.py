@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="Save each problem's whole run (prompts, replies, runs, judgements) as DIR/<id>.json."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
-        ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Solve the problems as Ray tasks: 'local' (a Ray instance on this machine), 'auto', or the head's HOST:PORT (pip install 'sstar[ray]'; docs/scale.md)."),
+        ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Solve the problems as Ray tasks: 'local' (a Ray instance on this machine), 'auto', or the head's HOST:PORT (pip install 'sstar\\[ray]'; docs/scale.md)."),
         ray_cpus: Optional[int] = typer.Option(None, "--ray-cpus", min=1, help="With --ray local: worker processes (CPUs) of the local Ray instance."),
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
