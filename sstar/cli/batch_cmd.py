@@ -125,6 +125,12 @@ def _batch_on_ray(
 ) -> None:
     from sstar.distributed import RayOptions, RemoteSpec, run_batch_ray
 
+    from sstar.distributed import is_local_model
+
+    if is_local_model(model):  # a missing model is one line here, not a failed actor on every node
+        from sstar.models import resolve_model
+
+        resolve_model(model)
     if model.startswith("openai:"):  # every node uses it: check it once here
         from sstar.engine import open_engine
 
