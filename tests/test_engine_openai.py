@@ -145,6 +145,7 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
 
     plan: list[int] = []
     with_n = False
+    max_n = 1000
     bodies: list[dict] = []
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
@@ -158,7 +159,7 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"busy")
             return
-        k = int(body.get("n", 1)) if type(self).with_n else 1
+        k = min(int(body.get("n", 1)), type(self).max_n) if type(self).with_n else 1
         choices = [{"message": {"role": "assistant", "content": f"s{body.get('seed')}-{j}"}, "finish_reason": "stop"} for j in range(k)]
         data = json.dumps({"choices": choices, "usage": {"prompt_tokens": 7, "completion_tokens": 3 * k}}).encode()
         self.send_response(200)
@@ -219,6 +220,19 @@ def test_n_in_one_request_when_the_server_honours_it(ns: list[int], with_n: bool
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_server_that_caps_n_is_topped_up(scripted_server: tuple[str, type[_Scripted]]) -> None:
+    base, handler = scripted_server
+    handler.with_n, handler.max_n = True, 2
+    with OpenAIEngine("m", base) as engine:  # learnt: fewer choices than n means "no n"
+        [row] = engine.generate([Request(STORY, n=5, params=SamplingParams(seed=0))])
+        assert len(row) == 5 and engine.use_n is False
+        assert sorted(b.get("n", 1) for b in handler.bodies) == [1, 1, 1, 5]  # 2 from n=5, then one each
+    handler.bodies.clear()
+    with OpenAIEngine("m", base, use_n=True) as engine:  # told: the missing samples are topped up
+        [row] = engine.generate([Request(STORY, n=5, params=SamplingParams(seed=0))])
+        assert len(row) == 5 and [b.get("n", 1) for b in handler.bodies] == [5, 1, 1, 1]
 
 
 def test_dead_endpoint_fails_at_once_in_one_line() -> None:

@@ -115,6 +115,9 @@ class OpenAIEngine(Engine):
                 futures = [(pool.submit(self._sample, requests[ri], i, k, start), ri) for ri, i, k in jobs]
                 for future, ri in futures:
                     results[ri].extend(future.result())
+        for ri, r in enumerate(requests):  # a server that capped n: the rest one request each
+            for i in range(len(results[ri]), r.n):
+                results[ri].extend(self._sample(r, i, 1, start))
         out = [row[: r.n] for row, r in zip(results, requests)]
         usage = Usage(
             sum(c.prompt_tokens for row in out for c in row),
