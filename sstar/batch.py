@@ -61,6 +61,10 @@ except ImportError:  # pragma: no cover - Windows
 # Errors
 
 
+# Solves ``todo`` elsewhere and calls the callback once per finished problem, in this thread.
+RemoteSolver = Callable[[list[Path], Callable[[RunRecord], None]], None]
+
+
 class BatchError(SstarError):
     """A batch cannot start or go on; the message says what to do."""
 
@@ -518,8 +522,8 @@ def _prepare_out(out: Path, resume: bool, settings: dict[str, Any], warn: Callab
 def run_batch(
     paths: Sequence[Path | str],
     out: Path | str,
-    engine: Engine,
-    sandbox: Sandbox,
+    engine: Engine | None,
+    sandbox: Sandbox | None,
     config: SolveConfig = SolveConfig(),
     *,
     resume: bool = False,
@@ -528,12 +532,18 @@ def run_batch(
     model_name: str | None = None,
     progress: BatchProgressFn | None = None,
     trace_dir: Path | str | None = None,
+    remote: RemoteSolver | None = None,
 ) -> BatchSummary:
     """Solve every problem under ``paths`` and append one record per problem to ``out``.
 
     The caller owns ``engine`` and ``sandbox`` (they are not closed). See the module
     docstring for the file format guarantees, resuming and workers.
+
+    ``remote`` (sstar.distributed): solves the problems elsewhere (engine and sandbox are then
+    None) and hands each record to the callback it is given, which appends it here as always.
     """
+    if remote is None and (engine is None or sandbox is None):
+        raise BatchError("run_batch needs an engine and a sandbox unless the problems are solved remotely")
     started = time.monotonic()
     out = Path(out)
     if workers < 1:
@@ -585,9 +595,10 @@ def run_batch(
 
     emit(event("start", message=f"{len(todo)} to solve, {len(earlier)} already recorded"))
 
-    shared_engine: Engine = engine
-    shared_sandbox: Sandbox = sandbox
-    if workers > 1:
+    shared_engine = engine
+    shared_sandbox = sandbox
+    if workers > 1 and remote is None:
+        assert engine is not None and sandbox is not None
         if not getattr(engine, "thread_safe", False):
             shared_engine = LockedEngine(engine)
         if not getattr(sandbox, "thread_safe", False):
@@ -601,6 +612,7 @@ def run_batch(
         def on_stage(p: Progress) -> None:
             emit(event("stage", problem=os.fspath(path), message=f"{p.stage}: {p.message}"))
 
+        assert shared_engine is not None and shared_sandbox is not None
         return solve_one(path, shared_engine, shared_sandbox, config, model_name=model_name, on_stage=on_stage, trace_dir=traces)
 
     def finish(rec: RunRecord) -> None:
@@ -615,7 +627,9 @@ def run_batch(
         emit(ev)
 
     try:
-        if workers == 1:  # in the main thread: Ctrl-C and tracebacks behave as usual
+        if remote is not None:
+            remote(todo, finish)
+        elif workers == 1:  # in the main thread: Ctrl-C and tracebacks behave as usual
             for path in todo:
                 finish(work(path))
         else:

@@ -87,6 +87,8 @@ def register(app: typer.Typer) -> None:
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="Save each problem's whole run (prompts, replies, runs, judgements) as DIR/<id>.json."),
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
+        ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Solve the problems as Ray tasks: 'local' (a Ray instance on this machine), 'auto', or the head's HOST:PORT (pip install 'sstar\\[ray]'; docs/scale.md)."),
+        ray_cpus: Optional[int] = typer.Option(None, "--ray-cpus", min=1, help="With --ray local: worker processes (CPUs) of the local Ray instance."),
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
         from sstar.batch import select_problems
@@ -95,20 +97,66 @@ def register(app: typer.Typer) -> None:
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language)
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
         exec_cache = (cache_dir or True) if cache else False
+        if ray is not None:
+            _batch_on_ray(paths, out, ray, ray_cpus, config, model, sandbox, exec_cache, completion_cache, trace_dir, resume, limit)
+            return
         note(f"loading model {model} ...")
         with Session(model, sandbox, config=config, exec_cache=exec_cache, completion_cache=completion_cache, warn=warn) as session:
             session.open()  # the sandbox, then the model: now, not inside the progress bar
+            check_endpoint(session.engine)
             with BatchBar() as bar:
                 summary = session.batch(
                     paths, out, resume=resume, workers=workers, limit=limit, progress=bar, trace_dir=trace_dir
                 )
-        stdout.print(
-            f"{summary.out}: {summary.solved}/{summary.solved + summary.unsolved} solved "
-            f"({100 * summary.pass_rate:.1f}%), {summary.errors} errors; "
-            f"{summary.done} finished in this run, {summary.skipped} recorded earlier, {summary.wall_s:.0f} s",
-            highlight=False,
-        )
-        if summary.cache:
-            c = summary.cache
-            stderr.print(f"[dim]execution cache: {c['hits']} hits, {c['misses']} misses[/]")
-        note(f"next: sstar report {summary.out}")
+        _print_summary(summary)
+
+
+def check_endpoint(engine: Any) -> None:
+    """A served engine that cannot be reached fails now, in one line, not once per problem."""
+    inner = getattr(engine, "inner", engine)  # behind the completion cache
+    check = getattr(inner, "check", None)
+    if callable(check):
+        check()
+
+
+def _batch_on_ray(
+    paths: List[Path], out: Path, address: str, cpus: Optional[int], config: SolveConfig, model: str, sandbox: str,
+    exec_cache: Any, completion_cache: Optional[Path], trace_dir: Optional[Path], resume: bool, limit: Optional[int],
+) -> None:
+    from sstar.distributed import RayOptions, RemoteSpec, run_batch_ray
+
+    from sstar.distributed import is_local_model
+
+    if is_local_model(model):  # a missing model is one line here, not a failed actor on every node
+        from sstar.models import resolve_model
+
+        resolve_model(model)
+    if model.startswith("openai:"):  # every node uses it: check it once here
+        from sstar.engine import open_engine
+
+        with open_engine(model) as engine:
+            check_endpoint(engine)
+    spec = RemoteSpec(
+        model=model, sandbox=sandbox, config=config,
+        exec_cache=exec_cache if isinstance(exec_cache, bool) else str(exec_cache),
+        completion_cache=str(completion_cache) if completion_cache else None,
+        trace_dir=str(trace_dir) if trace_dir else None,
+    )  # fmt: skip
+    options = RayOptions(address=None if address == "local" else address, num_cpus=cpus)
+    note(f"solving on Ray ({address}) with {model} ...")
+    with BatchBar() as bar:
+        summary = run_batch_ray(paths, out, spec, options, resume=resume, limit=limit, progress=bar)
+    _print_summary(summary)
+
+
+def _print_summary(summary: Any) -> None:
+    stdout.print(
+        f"{summary.out}: {summary.solved}/{summary.solved + summary.unsolved} solved "
+        f"({100 * summary.pass_rate:.1f}%), {summary.errors} errors; "
+        f"{summary.done} finished in this run, {summary.skipped} recorded earlier, {summary.wall_s:.0f} s",
+        highlight=False,
+    )
+    if summary.cache:
+        c = summary.cache
+        stderr.print(f"[dim]execution cache: {c['hits']} hits, {c['misses']} misses[/]")
+    note(f"next: sstar report {summary.out}")

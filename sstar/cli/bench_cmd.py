@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -69,6 +71,80 @@ def bench_sandbox(
         table.add_row(*row)
     stdout.print(table)
     stdout.print(f"load average {result.loadavg_before[0]:.2f} before, {result.loadavg_after[0]:.2f} after")
+
+
+def _echo_problems(root: Path, count: int, tests: int) -> Path:
+    """Problems the scripted model's demo (echo) program solves: orchestration, not the model, is timed."""
+    for i in range(count):
+        folder = root / f"p{i:03d}"
+        (folder / "tests" / "public").mkdir(parents=True)
+        (folder / "problem.md").write_text(f"# Echo {i}\n\nPrint the input unchanged.\n")
+        for t in range(tests):
+            for ext in ("in", "out"):
+                (folder / "tests" / "public" / f"{t}.{ext}").write_text(f"{i} {t}\n")
+    return root
+
+
+@bench_app.command("ray")
+@user_errors
+def bench_ray(
+    problems: int = typer.Option(32, "--problems", min=1, help="Problems in the set (scripted engine, echo programs)."),
+    tests: int = typer.Option(4, "--tests", min=1, help="Public tests per problem."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads for the one-machine run, Ray workers for the other."),
+    sandbox: str = typer.Option("auto", "--sandbox", help="Sandbox backend on this machine."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Orchestration cost per problem: `batch --workers K` threads against Ray tasks (K and 1 workers), same engine."""
+    import os
+    import tempfile
+    import time
+
+    from sstar.distributed import RayOptions, RemoteSpec, import_ray, run_batch_ray
+    from sstar.pipeline.types import SolveConfig, Strategy
+    from sstar.session import Session
+
+    import_ray()
+    config = SolveConfig(strategy=Strategy.ZERO_SHOT, n=1, rounds=0)
+    rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="sstar-bench-ray-") as tmp:
+        probs = _echo_problems(Path(tmp) / "set", problems, tests)
+        note(f"threads: {problems} problems, {workers} workers ...")
+        with Session("scripted", sandbox, config=config) as session:
+            session.open()  # the sandbox starts outside the timed run, as in `sstar batch`
+            summary = session.batch([probs], Path(tmp) / "threads.jsonl", workers=workers)
+        rows.append({"how": f"threads x{workers}", "workers": workers, "solved": summary.solved, "wall_s": summary.wall_s})
+        for k in sorted({workers, 1}, reverse=True):
+            note(f"ray: {problems} problems, {k} workers ...")
+            spec = RemoteSpec(model="scripted", sandbox=sandbox, config=config, exec_cache=False)
+            started = time.monotonic()
+            summary = run_batch_ray([probs], Path(tmp) / f"ray{k}.jsonl", spec, RayOptions(num_cpus=k))
+            total = time.monotonic() - started  # Ray's start and shutdown included
+            rows.append({"how": f"ray x{k}", "workers": k, "solved": summary.solved, "wall_s": summary.wall_s,
+                         "with_ray_start_s": round(total, 3)})  # fmt: skip
+    base = rows[0]["wall_s"]
+    ray_same = next(r for r in rows if r["how"] == f"ray x{workers}")
+    result = {
+        "problems": problems, "tests": tests, "workers": workers, "cpus": os.cpu_count(), "rows": rows,
+        "ratio_ray_vs_threads": round(ray_same["wall_s"] / base, 3) if base else None,
+        "overhead_ms_per_problem": round(1000 * (ray_same["wall_s"] - base) / problems, 1),
+        "loadavg_before": load_before[0], "loadavg_after": os.getloadavg()[0],
+    }  # fmt: skip
+    if as_json:
+        stdout.print_json(json.dumps(result))
+        return
+    table = Table(title=f"batch orchestration: {problems} echo problems x {tests} tests, scripted engine, {os.cpu_count()} CPUs")
+    for col in ("run", "solved", "wall s", "ms/problem", "problems/s", "with Ray start s"):
+        table.add_column(col, justify="left" if col == "run" else "right")
+    for r in rows:
+        table.add_row(r["how"], str(r["solved"]), f"{r['wall_s']:.2f}", f"{1000 * r['wall_s'] / problems:.0f}",
+                      f"{problems / r['wall_s']:.2f}" if r["wall_s"] else "-", f"{r.get('with_ray_start_s', 0):.1f}" if "with_ray_start_s" in r else "-")  # fmt: skip
+    stdout.print(table)
+    stdout.print(
+        f"Ray x{workers} / threads x{workers}: {result['ratio_ray_vs_threads']}x, "
+        f"{result['overhead_ms_per_problem']} ms more per problem; load average {load_before[0]:.2f} before, "
+        f"{result['loadavg_after']:.2f} after"
+    )
 
 
 def register(app: typer.Typer) -> None:
