@@ -30,6 +30,8 @@ from sstar.problem import Problem, TestCase
 from sstar.record import RESUME_KEYS
 from sstar.trace import Trace
 
+from tests.test_batch import sandbox  # noqa: F401 - the module-scoped "auto" sandbox fixture
+
 ROOT = Path(__file__).resolve().parent.parent
 
 RIGHT_CPP = """#include <bits/stdc++.h>
@@ -114,18 +116,6 @@ class CppScript:
             return "The statement needs a semicolon.\n\n" + cpp_fence(self.repairs[min(self.repaired, len(self.repairs)) - 1])
         pos = 0 if params.temperature == 0 else index + 1
         return cpp_fence(self.generation[pos % len(self.generation)])
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    from sstar.sandbox import open_sandbox
-
-    try:
-        box = open_sandbox("auto")
-    except Exception as err:  # noqa: BLE001 - report why, e.g. not root and no Docker
-        pytest.skip(f"no sandbox backend here: {err}")
-    with box:
-        yield box
 
 
 CPP = SolveConfig(language="cpp")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("ray", reason="pip install 'sstar[ray]'")
+
+from tests.test_engine_openai import _free_port, _start_server, _stop_server, _wait_up  # noqa: E402 - after the skip
 
 
 def _env() -> dict[str, str]:
@@ -48,12 +49,6 @@ def _solving_workers() -> list[int]:
     """Ray worker processes running a problem now (Ray titles them ray::solve_remote)."""
     out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
     return [int(line.split(None, 1)[0]) for line in out.splitlines() if "ray::solve_remote" in line]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -130,28 +125,11 @@ def test_ray_batch_on_a_served_model(tmp_path: Path) -> None:
         if os.environ.get("SSTAR_REQUIRE_LLAMA") == "1":
             pytest.fail(f"SSTAR_REQUIRE_LLAMA=1 but {', '.join(missing)} missing", pytrace=False)
         pytest.skip(f"the llama.cpp server or the test model is not installed ({', '.join(missing)})")
-    import httpx
-
-    from sstar.models import resolve_model
-
     port = _free_port()
     base = f"http://127.0.0.1:{port}/v1"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sstar.engine.serve", "--model", str(resolve_model("smollm2-135m")), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(),
-    )  # fmt: skip
+    server = _start_server(port, threads=1, env=_env())
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, "the llama.cpp server exited"
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the llama.cpp server did not come up"
-            time.sleep(0.3)
+        _wait_up(base, server)
         probs = _problems(tmp_path / "set", 3, 1)
         out = tmp_path / "run.jsonl"
         result = _batch(str(probs), "--out", str(out), "--model", f"openai:smollm2@{base}", "--strategy", "zero-shot",
@@ -163,12 +141,7 @@ def test_ray_batch_on_a_served_model(tmp_path: Path) -> None:
         assert all(r["completion_tokens"] > 0 and r["error"] is None for r in records), records
         assert all(r["model"] == f"openai:smollm2@{base}" for r in records)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop_server(server)
 
 
 @pytest.mark.slow

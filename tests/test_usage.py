@@ -18,21 +18,9 @@ from sstar.pipeline.context import RunContext
 from sstar.pipeline.types import SolveConfig, Strategy
 from sstar.problem import Problem, TestCase
 
-from tests.test_batch import script, write_problem
+from tests.test_batch import sandbox, script, write_problem  # noqa: F401 - sandbox: the module-scoped "auto" sandbox fixture
 
 CONFIG = SolveConfig(strategy=Strategy.SSTAR, n=2, rounds=1)
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    from sstar.sandbox import open_sandbox
-
-    try:
-        box = open_sandbox("auto")
-    except Exception as err:  # noqa: BLE001 - say why (not root and no Docker, say)
-        pytest.skip(f"no sandbox backend here: {err}")
-    with box:
-        yield box
 
 
 class Rendezvous(Engine):
