@@ -465,8 +465,10 @@ def _safe_name(problem_id: str) -> str:
 def select_problems(paths: Sequence[Path | str], limit: int | None = None) -> list[Path]:
     """Every problem under ``paths``, deduplicated, sorted by path; the first ``limit``."""
     from sstar.loaders import discover_problems
+    from sstar.loaders.records import split_record_path
 
-    missing = [p for p in paths if not Path(p).exists()]
+    # DATA.jsonl#N names one record of a dataset file: the file must exist, not the name.
+    missing = [p for p in paths if not split_record_path(Path(p))[0].exists()]
     if missing:
         raise BatchError(f"{missing[0]} does not exist; pass a problem file or a directory of problems")
     found = discover_problems([Path(p) for p in paths])

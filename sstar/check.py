@@ -44,7 +44,7 @@ from sstar.errors import ProblemFormatError, SandboxUnavailable, SstarError
 from sstar.fsutil import atomic_file
 from sstar.judge import CheckerFailed
 from sstar.problem import Problem, TestCase
-from sstar.sandbox.base import EXTENSIONS, Program, language_of
+from sstar.sandbox.base import Program, language_of
 from sstar.verdict import JudgeReport, Verdict
 
 SKIP_DIRS = {"node_modules", "__pycache__", "venv", "site-packages", "build", "dist"}
@@ -53,7 +53,6 @@ HELPER_PATTERNS = (
     r"check", r"interactor.*", r"test_.*", r".*_test", r"conftest", r"setup", r"__init__", r"__main__",
 )  # fmt: skip
 _HELPER = re.compile("|".join(f"(?:{p})" for p in HELPER_PATTERNS), re.IGNORECASE)
-SOURCE_SUFFIXES = tuple(suffix for suffixes in EXTENSIONS.values() for suffix in suffixes)
 KATTIS_EXPECT = {"accepted": "AC", "wrong_answer": "WA", "time_limit_exceeded": "TLE", "run_time_error": "RE"}
 GENERATED_HEADER = "# Written by `sstar check --solve-missing` ({strategy}, {model}); review before trusting it.\n"
 
@@ -181,7 +180,7 @@ def _source_files(directory: Path) -> list[Path]:
     """Python and C++ sources in ``directory`` (not its subdirectories), helpers left out."""
     if not directory.is_dir():
         return []
-    found = (p for p in directory.iterdir() if p.suffix.lower() in SOURCE_SUFFIXES and p.is_file() and not is_helper(p))
+    found = (p for p in directory.iterdir() if language_of(p) is not None and p.is_file() and not is_helper(p))
     return sorted(found, key=lambda p: p.name)
 
 

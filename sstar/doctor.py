@@ -181,7 +181,9 @@ def engine_checks(model: str, model_path: Path | None, *, run: bool = True) -> l
         checks.append(Check("engine", name, False, "every load option crashed or failed", str(err)))
         return checks
     crashed = [t for t in decision.tried if not t.ok]
-    result = probe(model_path, decision.options)  # a fresh child every time: the doctor's own look
+    last = decision.tried[-1] if decision.tried else None
+    # A verdict just probed is the doctor's own look; only a cached one needs a fresh child.
+    result = last if last is not None and not last.cached else probe(model_path, decision.options)
     detail = (f"{result.options.label}: loaded in {result.load_s:.1f} s, {result.decoded_tokens} tokens at "
               f"{result.tok_s:.1f} tok/s in a child process" if result.ok else result.message)
     if crashed:

@@ -138,3 +138,11 @@ def test_the_real_llama_cpp_crash_becomes_one_line(tmp_path: Path) -> None:
     assert res.returncode == 2
     [line] = res.stderr.splitlines()
     assert line.startswith("sstar crashed (SIGSEGV)") and "sstar doctor" in line, res.stderr
+
+
+def test_the_guard_and_the_probe_agree_on_what_a_crash_is() -> None:
+    # A signal the probe calls a crash but the guard re-raised would reach the user bare.
+    from sstar.cli.guard import CRASH_SIGNALS as GUARDED
+    from sstar.engine.safety import CRASH_SIGNALS
+
+    assert set(GUARDED) == set(CRASH_SIGNALS)

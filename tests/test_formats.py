@@ -356,6 +356,8 @@ def test_batch_takes_a_dataset_file(tmp_path: Path) -> None:
     data = jsonl(tmp_path / "lcb.jsonl", [lcb_stdin_record(), lcb_functional_record(), lcb_stdin_record(question_id="x")])
     assert [p.name for p in select_problems([data])] == ["lcb.jsonl#1", "lcb.jsonl#2", "lcb.jsonl#3"]
     assert [p.name for p in select_problems([data], limit=1)] == ["lcb.jsonl#1"]
+    # One record by its number, as `sstar batch data.jsonl#2` names it (the file exists, the name not).
+    assert [p.name for p in select_problems([Path(f"{data}#2")])] == ["lcb.jsonl#2"]
 
 
 # ----------------------------------------------------------------------------- judged in a sandbox

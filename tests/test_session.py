@@ -16,6 +16,7 @@ import sstar
 from sstar.engine.scripted import ScriptedEngine
 from sstar.errors import SstarError
 from sstar.pipeline.types import SolveConfig, Strategy
+from sstar.judge import judge
 from sstar.verdict import Verdict
 
 from tests.test_batch import script, write_problem
@@ -90,7 +91,8 @@ def test_judge_never_loads_the_model_and_the_session_closes_only_what_it_opened(
         assert report.verdict is Verdict.AC and report.total == 2
         with pytest.raises(SstarError, match="no-such-model"):
             session.engine
-    assert process_sandbox.run  # the caller's sandbox: still usable
+    # The caller's sandbox was not closed with the session: it still judges.
+    assert judge("print(sum(map(int, input().split())))\n", sstar.load_problem(problem), process_sandbox, tests="all").verdict is Verdict.AC
     engine = ClosingEngine()
     session = sstar.Session(model=engine, sandbox=process_sandbox)
     result = session.solve(problem, SolveConfig(strategy=Strategy.ZERO_SHOT))

@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
 
 from sstar.batch import run_batch
 from sstar.engine.base import Completion, Engine, Generation, Message, Request, SamplingParams, Usage, usage_of

@@ -25,6 +25,8 @@ CRASH_SIGNALS = {
     signal.SIGBUS: "SIGBUS",
     signal.SIGFPE: "SIGFPE",
     signal.SIGABRT: "SIGABRT",
+    signal.SIGSYS: "SIGSYS",
+    signal.SIGTRAP: "SIGTRAP",
 }
 CRASH_EXIT = 2
 # -c puts the working directory first on sys.path; a stray typer.py there must not win.

@@ -30,8 +30,8 @@ KV layout (``kv_unified``):
 Loading: some builds crash (a signal, not an exception) on some CPUs: an AMX build on an
 AMX Xeon segfaults in ``llama_decode`` unless loaded without extra buffer types. The load
 options are chosen, and verified by a probe in a child process, before this process loads
-anything (sstar.engine.safety; once per build and model, then cached). ``engine_facts()``
-and ``probe()`` (re-exported here) give ``sstar doctor`` the same facts.
+anything (sstar.engine.safety; once per build and model, then cached); ``sstar doctor``
+reads the same facts from there.
 
 The context is sized to hold every sequence, reused by later calls when big enough, and
 cleared between calls. Requests that do not fit in one context (``n_ctx`` cap, 256
@@ -58,21 +58,10 @@ from typing import Any
 
 from sstar.engine.base import Completion, Engine, Generation, Message, Request, SamplingParams, Usage, is_degenerate
 from sstar.extract import closed_block_end
-from sstar.engine.safety import (
-    EngineFacts,
-    LoadDecision,
-    LoadOptions,
-    ProbeResult,
-    choose_load_options,
-    engine_facts,
-    probe,
-)
+from sstar.engine.safety import LoadDecision, LoadOptions, choose_load_options
 from sstar.errors import EngineError
 
-__all__ = [
-    "EngineFacts", "LlamaEngine", "LoadDecision", "LoadOptions", "ProbeResult", "SequentialLlamaEngine",
-    "engine_facts", "probe",
-]
+__all__ = ["LlamaEngine", "LoadDecision", "LoadOptions", "SequentialLlamaEngine"]
 
 LLAMA_INSTALL_HINT = (
     "install sstar's llama extra, e.g. pip install 'sstar[llama]' (or a model extra such as "

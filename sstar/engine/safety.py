@@ -56,6 +56,7 @@ RELEVANT_CPU_FLAGS = frozenset(
 )
 # Signals that native code raises when it goes wrong; SIGKILL (the OOM killer), SIGTERM or
 # SIGINT say nothing about the load options.
+# The `sstar` entry point (sstar/cli/guard.py) turns the same signals into one line.
 CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGILL, signal.SIGBUS, signal.SIGFPE, signal.SIGABRT, signal.SIGSYS, signal.SIGTRAP})
 CRASH_SIGNAL_NAMES = frozenset(s.name for s in CRASH_SIGNALS)
 GPU_BACKENDS = ("CUDA", "ROCm", "HIP", "Metal", "Vulkan", "SYCL", "OpenCL", "CANN", "MUSA", "Kompute", "BLAS")

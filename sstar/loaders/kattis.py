@@ -12,6 +12,7 @@ from sstar.errors import ProblemFormatError
 from sstar.loaders.common import read_text, test_pairs, unique_names
 from sstar.loaders.markdown import title_of
 from sstar.problem import Problem
+from sstar.sandbox.base import language_of
 
 STATEMENTS = (
     "problem_statement/problem.en.md",
@@ -91,7 +92,7 @@ def _validator(folder: Path, yaml_path: Path) -> Path:
         raise ProblemFormatError(yaml_path, "validation: custom, but there is no output_validators/ directory", _line(yaml_path, "validation"))
     candidates = [p for root in roots for p in sorted(root.rglob("*")) if p.is_file()]
     # One Python or C++ source file (C++ headers beside it are inlined when it is compiled).
-    sources = [p for p in candidates if p.suffix.lower() in (".py", ".cpp", ".cc", ".cxx")]
+    sources = [p for p in candidates if language_of(p) is not None]
     if len(sources) == 1:
         return sources[0]
     named = [p for p in sources if p.stem in ("validator", "output_validator", "checker", "main")]

@@ -23,8 +23,7 @@ SYSTEM_CPP = (
     "and you follow the output format exactly."
 )
 
-# Per candidate language: the fence tag asked for and the name used in prompts.
-FENCE = {"python": "python", "cpp": "cpp"}
+# Per candidate language: the name used in prompts (the fence tag is the language itself).
 LANGUAGE_NAME = {"python": "Python", "cpp": "C++"}
 
 
@@ -89,7 +88,7 @@ def generation_messages(problem: Problem, language: str = "python") -> list[Mess
             f"{PLAN_FIRST} Then reply with the whole program in one ```cpp block."
         )
         user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{task}"
-        return [Message("system", SYSTEM_CPP), Message("user", user)]
+        return [Message("system", system_prompt("cpp")), Message("user", user)]
     if problem.kind is ProblemKind.FUNCTION and problem.function is not None:
         task = (
             f"Complete the starter code below. The judge imports your code and calls "
@@ -185,19 +184,18 @@ def debug_feedback(
     """
     passed = sum(r.passed for r in results)
     head = (REPEATED_NOTE if repeated else "") + f"Your code passed {passed} of {len(results)} public tests.\n\n"
-    fence = FENCE.get(language, language)
     if results and all(r.verdict is Verdict.CE for r in results):
         # One compile failed every test: say it once, and ask for a fix of the error.
         tail = (
             "\n\nFirst say in one sentence what the compiler objects to and how to fix it. Then reply "
-            f"with the whole corrected program in one ```{fence} block."
+            f"with the whole corrected program in one ```{language} block."
         )
         return head + _test_feedback(1, tests[0], results[0], problem) + tail
     parts = [_test_feedback(i, t, r, problem) for i, (t, r) in enumerate(zip(tests, results), 1)]
     tail = (
         "\n\nFirst say in one or two sentences what goes wrong: what your program does on the failing "
         "test, and what it should do instead (re-read the statement and the input format). Then reply "
-        f"with the whole corrected program in one ```{fence} block."
+        f"with the whole corrected program in one ```{language} block."
     )
     return head + "\n\n".join(parts) + tail
 
@@ -210,7 +208,7 @@ def fresh_repair_messages(problem: Problem, code: str, feedback: str, language: 
     """
     system, first = generation_messages(problem, language)
     user = (
-        f"{first.content}\n\nThis attempt is wrong:\n```{FENCE.get(language, language)}\n{code.strip()}\n```\n\n{feedback}"
+        f"{first.content}\n\nThis attempt is wrong:\n```{language}\n{code.strip()}\n```\n\n{feedback}"
     )
     return [system, Message("user", user)]
 
@@ -226,7 +224,7 @@ def no_code_feedback(language: str = "python") -> str:
         return NO_CODE_FEEDBACK
     return (
         f"Your reply did not contain a complete {LANGUAGE_NAME.get(language, language)} program. "
-        f"Write the whole program in one ```{FENCE.get(language, language)} block."
+        f"Write the whole program in one ```{language} block."
     )
 
 
@@ -296,13 +294,12 @@ def judge_messages(
     problem: Problem, test_input: str, code_a: str, out_a: RunOutcome, code_b: str, out_b: RunOutcome, language: str = "python"
 ) -> list[Message]:
     """Pairwise judgement: which of two programs' outputs on an input is correct."""
-    fence = FENCE.get(language, language)
     user = (
         f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
         f"Two programs were written for this problem{' in C++' if language == 'cpp' else ''}. They disagree on this input:\n"
         f"```\n{clip(test_input, 500)}\n```\n\n"
-        f"Program A:\n```{fence}\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
-        f"Program B:\n```{fence}\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
+        f"Program A:\n```{language}\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
+        f"Program B:\n```{language}\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
         "Work out the correct output for this input from the statement, step by step and briefly. "
         "Then finish with exactly one line: `Answer: A` or `Answer: B`."
     )

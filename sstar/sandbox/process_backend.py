@@ -232,9 +232,6 @@ class ProcessSandbox(RunnerSandbox):
     def _runner_detail(self) -> str:
         return self._runner_stderr()
 
-    def _crash_error(self, err: SandboxCrashed, detail: str) -> SandboxCrashed:
-        return SandboxCrashed(f"{err} (runner stderr: {detail})") if detail else err
-
     def _start_runner(self, size: Sizing) -> None:
         cmd = confine_command(size, self.runner, self.python, ENV)
         if self.cgroup is not None:

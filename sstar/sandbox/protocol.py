@@ -316,5 +316,6 @@ class RunnerSandbox(Sandbox):
         return ""
 
     def _crash_error(self, err: SandboxCrashed, detail: str) -> SandboxCrashed:
-        """What to raise when the runner failed before it gave any result."""
-        return err
+        """What to raise when the runner failed before it gave any result: the error, with
+        what the runner last wrote on stderr."""
+        return SandboxCrashed(f"{err} (runner stderr: {detail})") if detail else err

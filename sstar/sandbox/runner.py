@@ -716,7 +716,7 @@ class Runner:
                 except FileNotFoundError:
                     pass
         prog_dir = os.path.dirname(self.prog_path)
-        for path in (self.prog_path, os.path.join(prog_dir, CPP_SOURCE), os.path.join(prog_dir, CPP_BINARY)):
+        for path in (self.prog_path, os.path.join(prog_dir, CPP_SOURCE)):
             try:
                 os.unlink(path)
             except FileNotFoundError:
@@ -744,8 +744,8 @@ class Runner:
 
     def compile(self) -> None:
         """Compile the C++ source once, as slot 0's uid in its working directory, under the
-        compile limits; the binary goes to the root-owned program directory (no test can
-        change it). A failure sets ``compile_error``: every test then reports CE."""
+        compile limits; the binary is then held as a sealed memfd (no test can change it), and the
+        working directory is wiped as after a test. A failure sets ``compile_error``: every test then reports CE."""
         prog_dir = os.path.dirname(self.prog_path)
         source = os.path.join(prog_dir, CPP_SOURCE)
         with open(source, "w", encoding="utf-8", errors="surrogateescape") as f:
