@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -244,6 +244,17 @@ def test_livecodebench_records(tmp_path: Path) -> None:
     assert func.function is not None and (func.function.name, func.function.class_name) == ("twoSum", "Solution")
     assert [(t.input, t.expected) for t in func.public_tests] == [("[[2, 7, 11, 15], 9]", "[0, 1]")]
     assert discover_problems([data]) == [Path(f"{data}#1"), Path(f"{data}#2")]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.text(st.characters(blacklist_characters="#/", blacklist_categories=("Cs", "Cc")), min_size=1, max_size=8).filter(lambda t: t.strip() == t and t not in (".", "..")), min_size=1, max_size=6, unique=True), pick=st.data())
+def test_a_record_is_found_by_number_or_any_id(tmp_path: Path, ids: list[str], pick: st.DataObject) -> None:
+    # Loading one record parses only the lines that can hold it: ids JSON escapes included.
+    data = jsonl(tmp_path / "many.jsonl", [lcb_stdin_record(question_id=i, question_title=f"t{n}") for n, i in enumerate(ids, 1)])
+    n = pick.draw(st.integers(1, len(ids)))
+    assert load_problem(f"{data}#{n}").title == f"t{n}"
+    first = next(k for k, i in enumerate(ids, 1) if i == ids[n - 1] or str(k) == ids[n - 1])
+    assert load_problem(f"{data}#{ids[n - 1]}").title == f"t{first}"
 
 
 def test_a_pickle_that_would_run_code_is_refused(tmp_path: Path) -> None:
