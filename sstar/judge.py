@@ -221,6 +221,41 @@ def validator_program(problem: Problem) -> Program:
     return Program(_VALIDATOR_WRAPPER % {"source": source})
 
 
+def _second_batch(
+    program: Program,
+    sandbox: Sandbox,
+    cases: Sequence[TestCase],
+    outcomes: Sequence[RunOutcome],
+    names: Sequence[str],
+    limits: Limits,
+    emit: OnTestResult | None,
+    spec_for: Callable[[str, TestCase, RunOutcome], RunSpec],
+    verdict_for: Callable[[TestCase, RunOutcome], tuple[Verdict, str]],
+) -> list[TestResult]:
+    """A checking program (a Kattis validator, a testlib checker) on every run that finished:
+    one more sandbox batch. ``verdict_for(test, check)`` reads the checker's own outcome; a
+    failed run keeps its failure (it was reported when it finished)."""
+    results: list[TestResult | None] = [None] * len(cases)
+    specs, index = [], {}
+    for i, (name, test, outcome) in enumerate(zip(names, cases, outcomes)):
+        if outcome.status is not RunStatus.OK:
+            results[i] = _result(test, outcome, *_failure(outcome, limits))
+            continue
+        index[name] = i
+        specs.append(spec_for(name, test, outcome))
+    if specs:
+        for check in sandbox.run(program, specs, VALIDATOR_LIMITS):
+            i = index[check.name]
+            if check.status is RunStatus.SE:  # the sandbox failed while checking
+                verdict, message = _failure(check, limits)
+            else:
+                verdict, message = verdict_for(cases[i], check)
+            results[i] = result = _result(cases[i], outcomes[i], verdict, message)
+            if emit is not None:
+                emit(result)
+    return [r for r in results if r is not None]
+
+
 def _validate(
     problem: Problem,
     sandbox: Sandbox,
@@ -231,48 +266,30 @@ def _validate(
     emit: OnTestResult | None,
 ) -> list[TestResult]:
     """Second batch: the problem's validator on every finished run (Kattis exit codes 42/43)."""
-    results: list[TestResult | None] = [None] * len(cases)
-    specs, index = [], {}
     flags = tuple(str(f) for f in problem.meta.get("validator_flags", ()))
-    for i, (name, test, outcome) in enumerate(zip(names, cases, outcomes)):
-        if outcome.status is not RunStatus.OK:
-            results[i] = _result(test, outcome, *_failure(outcome, limits))
-            continue
-        index[name] = i
-        specs.append(
-            RunSpec(
-                name,
-                outcome.stdout,
-                args=("input", "judge_answer", "feedback", *flags),
-                files={
-                    "input": test.input.encode(),
-                    "judge_answer": (test.expected or "").encode(),
-                    "feedback/judgemessage.txt": b"",  # the directory must exist (the Python wrapper makes it too)
-                },
-                secret=True,  # the judge's answer: no later program may find it
-            )
-        )
-    if specs:
-        for check in sandbox.run(validator_program(problem), specs, VALIDATOR_LIMITS):
-            i = index[check.name]
-            test, outcome = cases[i], outcomes[i]
-            why = _last_line(check.stderr_tail) or _last_line(check.stdout.decode("utf-8", "replace"))
-            if check.status is RunStatus.SE:  # the sandbox failed while validating
-                verdict, message = _failure(check, limits)
-            elif check.status is RunStatus.CE:
-                raise CheckerFailed(f"the output validator {problem.validator} does not compile: {check.reason}")
-            elif check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
-                # The validator crashed or exited oddly; usually the output was malformed.
-                detail = f"{check.status.value}, exit code {check.exit_code}"
-                verdict, message = Verdict.WA, f"output validator failed ({detail}): {why}".rstrip(": ")
-            elif check.exit_code == AC_EXIT:
-                verdict, message = Verdict.AC, ""
-            else:
-                verdict, message = Verdict.WA, why or "rejected by the output validator"
-            results[i] = result = _result(test, outcome, verdict, message)
-            if emit is not None:  # the failed runs were reported as they finished
-                emit(result)
-    return [r for r in results if r is not None]
+
+    def spec_for(name: str, test: TestCase, outcome: RunOutcome) -> RunSpec:
+        files = {
+            "input": test.input.encode(),
+            "judge_answer": (test.expected or "").encode(),
+            "feedback/judgemessage.txt": b"",  # the directory must exist (the Python wrapper makes it too)
+        }
+        # secret: the judge's answer; no later program may find it.
+        return RunSpec(name, outcome.stdout, args=("input", "judge_answer", "feedback", *flags), files=files, secret=True)
+
+    def verdict_for(test: TestCase, check: RunOutcome) -> tuple[Verdict, str]:
+        why = _last_line(check.stderr_tail) or _last_line(check.stdout.decode("utf-8", "replace"))
+        if check.status is RunStatus.CE:
+            raise CheckerFailed(f"the output validator {problem.validator} does not compile: {check.reason}")
+        if check.status is RunStatus.OK or check.exit_code not in (AC_EXIT, WA_EXIT):
+            # The validator crashed or exited oddly; usually the output was malformed.
+            detail = f"{check.status.value}, exit code {check.exit_code}"
+            return Verdict.WA, f"output validator failed ({detail}): {why}".rstrip(": ")
+        if check.exit_code == AC_EXIT:
+            return Verdict.AC, ""
+        return Verdict.WA, why or "rejected by the output validator"
+
+    return _second_batch(validator_program(problem), sandbox, cases, outcomes, names, limits, emit, spec_for, verdict_for)
 
 
 # ----------------------------------------------------------------------------- testlib checkers
@@ -359,36 +376,22 @@ def _testlib(
     """Second batch: ``checker input output answer`` on every finished run; exit 0 AC, 1 WA,
     2 PE. Anything else (a crash, exit 3 = testlib's FAIL, a compile error) is the checker's
     fault: CheckerFailed, with what it said."""
-    program = checker_program(problem)
-    results: list[TestResult | None] = [None] * len(cases)
-    specs, index = [], {}
-    for i, (name, test, outcome) in enumerate(zip(names, cases, outcomes)):
-        if outcome.status is not RunStatus.OK:
-            results[i] = _result(test, outcome, *_failure(outcome, limits))
-            continue
-        index[name] = i
+
+    def spec_for(name: str, test: TestCase, outcome: RunOutcome) -> RunSpec:
         files = {"input": test.input.encode(), "output": outcome.stdout, "answer": (test.expected or "").encode()}
-        specs.append(RunSpec(name, b"", args=("input", "output", "answer"), files=files, secret=True))  # the answer
-    if specs:
-        for check in sandbox.run(program, specs, VALIDATOR_LIMITS):
-            i = index[check.name]
-            test, outcome = cases[i], outcomes[i]
-            said = (check.stderr_tail.strip() or check.stdout.decode("utf-8", "replace").strip())
-            if check.status is RunStatus.SE:
-                verdict, message = _failure(check, limits)
-            elif check.status is RunStatus.CE:
-                first = check.reason or "compilation failed"
-                raise CheckerFailed(f"the checker {problem.validator} does not compile: {first}")
-            elif check.status is RunStatus.OK or (
-                check.status is RunStatus.RE and check.exit_code in (1, 2) and "Traceback (most recent call last)" not in check.stderr_tail
-            ):  # a Python checker's uncaught exception also exits 1: that is a crash, not WA
-                verdict = Verdict(TESTLIB_EXIT[check.exit_code or 0])
-                message = "" if verdict is Verdict.AC else (_last_line(said) or f"rejected by the checker ({verdict.value})")
-            else:
-                why = _last_line(said) or check.reason or check.status.value
-                detail = f"exit code {check.exit_code}" if check.exit_code is not None else check.status.value.upper()
-                raise CheckerFailed(f"the checker {problem.validator} failed on test {test.name} ({detail}: {why[:200]}); fix the checker")
-            results[i] = result = _result(test, outcome, verdict, message)
-            if emit is not None:
-                emit(result)
-    return [r for r in results if r is not None]
+        return RunSpec(name, b"", args=("input", "output", "answer"), files=files, secret=True)  # the answer
+
+    def verdict_for(test: TestCase, check: RunOutcome) -> tuple[Verdict, str]:
+        said = check.stderr_tail.strip() or check.stdout.decode("utf-8", "replace").strip()
+        if check.status is RunStatus.CE:
+            raise CheckerFailed(f"the checker {problem.validator} does not compile: {check.reason or 'compilation failed'}")
+        if check.status is RunStatus.OK or (
+            check.status is RunStatus.RE and check.exit_code in (1, 2) and "Traceback (most recent call last)" not in check.stderr_tail
+        ):  # a Python checker's uncaught exception also exits 1: that is a crash, not WA
+            verdict = Verdict(TESTLIB_EXIT[check.exit_code or 0])
+            return verdict, "" if verdict is Verdict.AC else (_last_line(said) or f"rejected by the checker ({verdict.value})")
+        why = _last_line(said) or check.reason or check.status.value
+        detail = f"exit code {check.exit_code}" if check.exit_code is not None else check.status.value.upper()
+        raise CheckerFailed(f"the checker {problem.validator} failed on test {test.name} ({detail}: {why[:200]}); fix the checker")
+
+    return _second_batch(checker_program(problem), sandbox, cases, outcomes, names, limits, emit, spec_for, verdict_for)
