@@ -573,9 +573,14 @@ def _remember(build: dict[str, Any], path: Path, result: ProbeResult) -> None:
         _write_record("probe", probe_key(build, path, result.options), result.to_json())
 
 
-def cached_verdict(model_path: Path, options: LoadOptions, cpu_flags: frozenset[str] | None = None) -> ProbeResult | None:
-    flags = read_cpu_flags() if cpu_flags is None else cpu_flags
-    value = _read_record("probe", probe_key(build_key(flags), model_path, options))
+def cached_verdict(
+    model_path: Path, options: LoadOptions, cpu_flags: frozenset[str] | None = None, *, build: dict[str, Any] | None = None
+) -> ProbeResult | None:
+    """The cached probe verdict for these options, or None. ``build``: this build's key when
+    the caller has it (it stats every shared library: once per decision, not per rung)."""
+    if build is None:
+        build = build_key(read_cpu_flags() if cpu_flags is None else cpu_flags)
+    value = _read_record("probe", probe_key(build, model_path, options))
     if value is None:
         return None
     try:
@@ -607,7 +612,7 @@ def choose_load_options(
     build = build_key(flags)
     tried: list[ProbeResult] = []
     for options in ladder:
-        result = cached_verdict(path, options, flags)
+        result = cached_verdict(path, options, build=build)
         if result is None:
             result = _probe_child(path, options, timeout, target)
             _remember(build, path, result)
