@@ -338,3 +338,24 @@ def test_the_identity_changes_with_the_confinement(monkeypatch: pytest.MonkeyPat
         before = sandbox.identity
         monkeypatch.setattr(process_backend, "CONFINEMENT", process_backend.CONFINEMENT + "\nchanged")
         assert sandbox.identity != before and sandbox.identity.startswith("process:")
+
+
+
+
+def test_the_identity_changes_with_the_host_compiler(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The process backend compiles C++ with the host's g++: an upgrade must not reuse cached verdicts.
+    process_or_skip()
+    from sstar.sandbox import process_backend
+
+    stamp = process_backend._compiler_stamp
+    fake = tmp_path / "g++"
+    fake.write_bytes(b"compiler 1")
+    old = stamp(str(fake))
+    fake.write_bytes(b"compiler 1.1")  # an upgrade replaces the file
+    assert stamp(str(fake)) not in (old, "")
+    assert stamp(str(tmp_path / "missing")) == ""
+    with ProcessSandbox(parallel=1) as sandbox:
+        monkeypatch.setattr(process_backend, "_compiler_stamp", lambda: stamp(str(fake)))
+        before = sandbox.identity
+        fake.write_bytes(b"compiler 2.0.1")
+        assert sandbox.identity != before

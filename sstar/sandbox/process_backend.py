@@ -167,6 +167,17 @@ def check_process_backend(python: str = HOST_PYTHON) -> None:
         raise SandboxUnavailable(f"{problem[0]}: {problem[1]}")
 
 
+
+def _compiler_stamp(path: str = "/usr/bin/g++") -> str:
+    """Which g++ the runner compiles with (it runs CPP_COMMAND's path), as the file it resolves
+    to, its size and mtime: a package upgrade replaces it. Empty when there is none."""
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return ""
+    return f"{real}:{st.st_size}:{st.st_mtime_ns}"
+
 class ProcessSandbox(RunnerSandbox):
     """Runs programs with the host's /usr/bin/python3 in namespaces of its own (``confine.py``).
 
@@ -203,7 +214,8 @@ class ProcessSandbox(RunnerSandbox):
     def identity(self) -> str:
         # The confinement is part of what a program sees (/dev/shm, IPC limits...): a change
         # to it must not reuse cached results.
-        digest = hashlib.sha256(Path(self.runner).read_bytes() + CONFINEMENT.encode()).hexdigest()[:12]
+        # So is the host's compiler: a g++ upgrade must not reuse verdicts of the old binaries.
+        digest = hashlib.sha256(Path(self.runner).read_bytes() + CONFINEMENT.encode() + _compiler_stamp().encode()).hexdigest()[:12]
         return f"process:{os.path.realpath(self.python)}:{digest}"
 
     where = "process sandbox"
