@@ -100,6 +100,9 @@ def register(app: typer.Typer) -> None:
             f"{summary.missing} problems without a solution, {summary.load_errors} unreadable problems"
         )
         stdout.print(line, highlight=False)
+        for check in summary.problems:  # the solutions --solve-missing left unwritten, and why
+            if check.unsure:
+                note(f"--solve-missing skipped {check.target.name}: {check.unsure}")
         if junit is not None:
             write_junit(summary, junit)
             stderr.print(f"wrote {junit}")
