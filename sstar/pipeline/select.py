@@ -6,6 +6,9 @@ are compared, the separating input is one we already ran (no new generation per 
 judging stops as soon as no other cluster can catch the leader, and a behaviour shared by
 clearly more samples than another wins without judging (``judge_min_support``): the judge
 here is the same small model, not the paper's stronger one.
+
+This module does the work with the sandbox and the model (inputs, runs, the judge's
+prompts); the rule itself is the pure ``decide.decide`` over the behaviour table.
 """
 
 from __future__ import annotations
