@@ -423,6 +423,8 @@ def solve_one(
     rec.candidates = result.candidates
     rec.candidates_passing_public = result.candidates_passing_public
     rec.confidence = result.confidence
+    if result.judge_calls:
+        rec.judge_no_verdict = result.judge_no_verdict
     if config.min_confidence > 0:  # only a threshold makes "unsure" mean something
         rec.unsure = result.unsure
     if getattr(engine, "cache_stats", None) is not None:  # a CachingEngine

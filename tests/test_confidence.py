@@ -28,11 +28,11 @@ def fence(code: str) -> str:
     return f"```python\n{code}```\n"
 
 
-def script(generation: list[str]):
+def script(generation: list[str], judge: str = "Answer: A"):
     def reply(messages, index, params) -> str:
         last = messages[-1].content
         if "Two programs were written" in last:
-            return "Answer: A"
+            return judge
         if "new test inputs" in last:
             return INPUTS
         if "prints ONE" in last or "Your code passed" in last:
@@ -87,6 +87,15 @@ def test_agreement_of_distinct_programs_raises_confidence_and_failing_everything
         none = session.solve(problem_dir, config)
     assert not none.public.all_passed and none.confidence <= 0.1 and none.unsure
     assert none.tests == []
+
+
+def test_a_judge_without_a_verdict_is_counted_and_lowers_confidence(problem_dir, process_sandbox):
+    with Session(ScriptedEngine(script([RIGHT, LUCKY], judge="Both look plausible.")), process_sandbox) as session:
+        result = session.solve(problem_dir, SolveConfig(n=2, rounds=0, num_random_inputs=0))
+    assert result.judge_calls == 2 and result.judge_no_verdict == 2
+    assert result.program == RIGHT  # no verdict: the lower index, as before
+    assert result.confidence == confidence(passing=2, support=1, inputs_run=3, no_verdict=1)
+    assert result.confidence < confidence(passing=2, support=1, inputs_run=3, won=1)
 
 
 def test_strategies_come_from_the_registry_and_accept_names(problem_dir, process_sandbox):

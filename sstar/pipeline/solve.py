@@ -75,6 +75,7 @@ def solve(
         confidence=conf,
         unsure=conf < config.min_confidence,
         tests=list(selection.tests),
+        judge_no_verdict=selection.decision.no_verdict if selection.decision is not None else 0,
     )
     if trace is not None:
         trace.event(
@@ -85,6 +86,7 @@ def solve(
             public_total=result.public.total,
             clusters=result.clusters,
             judge_calls=result.judge_calls,
+            judge_no_verdict=result.judge_no_verdict,
             confidence=result.confidence,
             unsure=result.unsure,
             tokens=result.tokens,

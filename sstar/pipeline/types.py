@@ -91,6 +91,7 @@ class SolveResult:
     # selection (SEL)
     confidence: float = 0.0  # how settled the choice is, 0..1 (docs/selection.md)
     unsure: bool = False  # confidence below SolveConfig.min_confidence
+    judge_no_verdict: int = 0  # judge calls spent on pairs that ended without a winner
     # The inputs selection ran that split behaviours, with the chosen program's outputs
     # (what `solve --export-tests` writes): a user's CI keeps what selection learned.
     tests: list["DistinguishingTest"] = field(default_factory=list)
