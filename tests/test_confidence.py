@@ -250,3 +250,12 @@ def test_batch_records_carry_confidence_and_old_records_still_load(tmp_path, pro
     run_batch([tmp_path / "set"], marked, engine, process_sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT), model_name="scripted", resume=True)
     old = RunRecord.from_json({"v": 1, "path": "p", "solved": True})
     assert old.confidence is None and "confidence" not in old.to_json()
+    # sstar report: confidence per problem (csv/json) and its mean over solved / unsolved.
+    from sstar.report import load_runs, render, summarize
+
+    (run,) = load_runs([out])
+    assert summarize(run).confidence_solved_mean == 0.6 and summarize(run).confidence_unsolved_mean is None
+    assert json.loads(render([run], "json"))["problems"][0]["results"]["run"]["confidence"] == 0.6
+    old_file = tmp_path / "old.jsonl"
+    old_file.write_text(json.dumps({"v": 1, "path": "p", "solved": True}) + "\n")
+    assert summarize(load_runs([old_file])[0]).confidence_solved_mean is None

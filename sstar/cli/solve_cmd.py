@@ -138,7 +138,7 @@ def _export(directory: Path, result: SolveResult, trace: "Trace | None") -> None
     from sstar.testexport import export_tests
 
     if not result.tests:
-        note("--export-tests: selection ran no input the chosen program passed; nothing to export")
+        note("--export-tests: nothing to export (selection ran no input on which the chosen program answered)")
         return
     written = export_tests(directory, result.tests)
     splitting = sum(w.test.splits for w in written)
