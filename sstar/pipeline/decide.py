@@ -23,7 +23,7 @@ The rule (unchanged from the one select.py applied inline):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Callable, Literal, Mapping, Optional, Protocol, Sequence
 
 OK = "ok"  # RunStatus.OK's value
@@ -279,8 +279,6 @@ def decide_majority(table: BehaviourTable, same: Same = _eq) -> Decision:
 
 
 def _with_confidence(decision: Decision, pool: int) -> Decision:
-    from dataclasses import replace
-
     assert decision.chosen_cluster is not None
     won, lost, none = decision.judge_record
     value = confidence(
