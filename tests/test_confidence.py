@@ -220,7 +220,7 @@ def test_check_solve_missing_writes_only_solutions_at_or_above_the_threshold(tmp
     assert (folder / "solution.py").is_file() and written.exit_code == 0 and written.passed == 1
 
 
-def test_cli_check_says_which_it_skipped(tmp_path, monkeypatch):
+def test_cli_check_says_which_it_skipped(tmp_path, monkeypatch, process_sandbox):  # skips where the process backend cannot run
     from sstar.cli.main import app
     from sstar.engine import ENGINES
 
