@@ -259,3 +259,18 @@ def test_batch_records_carry_confidence_and_old_records_still_load(tmp_path, pro
     old_file = tmp_path / "old.jsonl"
     old_file.write_text(json.dumps({"v": 1, "path": "p", "solved": True}) + "\n")
     assert summarize(load_runs([old_file])[0]).confidence_solved_mean is None
+
+
+def test_cli_batch_min_confidence_marks_records(tmp_path, monkeypatch, process_sandbox):
+    from sstar.cli.main import app
+    from sstar.engine import ENGINES
+
+    write_problem(tmp_path / "set")
+    monkeypatch.setitem(ENGINES._factories, "sel-test", lambda arg, **_: ScriptedEngine(script([RIGHT])))
+    out = tmp_path / "run.jsonl"
+    args = ["batch", str(tmp_path / "set"), "--out", str(out), "--model", "sel-test", "--sandbox", "process",
+            "--strategy", "zero-shot", "--no-cache", "--min-confidence", "0.7"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output  # batch marks, it does not abstain
+    (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rec["confidence"] == 0.6 and rec["unsure"] is True and rec["solved"]
