@@ -366,7 +366,7 @@ def solve_one(
         v=RECORD_VERSION,
         path=os.fspath(path),
         abs_path=problem_key(path),
-        strategy=config.strategy.value,
+        strategy=config.strategy_name,
         model=model_name,
         config=config_settings(config, model_name),
         sandbox=sandbox.identity,
@@ -422,6 +422,11 @@ def solve_one(
     rec.clusters = result.clusters
     rec.candidates = result.candidates
     rec.candidates_passing_public = result.candidates_passing_public
+    rec.confidence = result.confidence
+    if result.judge_calls:
+        rec.judge_no_verdict = result.judge_no_verdict
+    if config.min_confidence > 0:  # only a threshold makes "unsure" mean something
+        rec.unsure = result.unsure
     if getattr(engine, "cache_stats", None) is not None:  # a CachingEngine
         # Requests answered by the completion cache took no model time: wall_s is then not
         # the cost of a fresh run (tokens still are). This problem's own count, from its usage.

@@ -110,6 +110,7 @@ class ProblemCheck:
     results: list[SolutionResult] = field(default_factory=list)
     missing: bool = False  # no solution to judge
     solve_error: str | None = None  # --solve-missing failed
+    unsure: str | None = None  # --solve-missing found a program below --min-confidence: not written (why)
     time_s: float = 0.0
 
 
@@ -387,12 +388,17 @@ def _generated_path(target: CheckTarget) -> Path:
     return target.directory / "solution.py"
 
 
+class BelowConfidence(Exception):
+    """--solve-missing's program is below --min-confidence: it is not written."""
+
+
 def solve_missing_for(
     target: CheckTarget, engine: object, sandbox: object, config: object, model_name: str
 ) -> Path | None:
     """Run the pipeline and write its program next to the problem; None when it produced nothing.
 
     The pipeline sees the public tests only; the written file is then judged on all of them.
+    Raises BelowConfidence when the program's confidence is below ``config.min_confidence``.
     """
     from sstar.pipeline.solve import solve
 
@@ -400,6 +406,9 @@ def solve_missing_for(
     result = solve(target.problem, engine, sandbox, config)  # type: ignore[arg-type]  # the pipeline strips hidden tests
     if not result.program.strip():
         return None
+    if result.unsure:
+        threshold = getattr(config, "min_confidence", 0.0)
+        raise BelowConfidence(f"confidence {result.confidence:.2f} < --min-confidence {threshold:.2f}: not written")
     dest = _generated_path(target)
     dest.parent.mkdir(parents=True, exist_ok=True)
     header = GENERATED_HEADER.format(strategy=result.strategy, model=model_name)
@@ -460,6 +469,8 @@ def check_repository(
                 raise
             except FileExistsError as err:
                 check.solve_error = f"{err.filename} already exists; not overwritten"
+            except BelowConfidence as err:  # like a problem without a solution, with the reason
+                check.unsure = str(err)
             except Exception as err:  # noqa: BLE001
                 check.solve_error = str(err) if isinstance(err, SstarError) else f"{type(err).__name__}: {err}"
             else:
@@ -545,6 +556,8 @@ def junit_xml(summary: CheckSummary) -> ET.ElementTree:
         elif check.missing and target.load_error is None:
             case = ET.SubElement(suite, "testcase", classname=classname, name="(no solution)", time="0")
             message = "no solution found; add solution.py (see docs/check.md) or run with --solve-missing"
+            if check.unsure:
+                message = f"no solution: --solve-missing's program had {check.unsure}"
             if summary.require_solutions:
                 ET.SubElement(case, "failure", message=message, type="missing")
                 counts["failures"] += 1

@@ -17,14 +17,18 @@ from sstar.pipeline.types import SolveConfig
 RECORD_VERSION = 1
 
 # Settings that must match between a run file's records and a resumed batch: every field of
-# SolveConfig, plus the model (not a SolveConfig field: the engine is chosen apart from it).
-RESUME_KEYS: tuple[str, ...] = tuple(dict.fromkeys(["strategy", "model", *(f.name for f in dataclasses.fields(SolveConfig))]))
+# SolveConfig, plus the model (not a SolveConfig field: the engine is chosen apart from it),
+# less those that only mark a result without changing how it is found.
+NOT_RESUME_KEYS = frozenset({"min_confidence"})
+RESUME_KEYS: tuple[str, ...] = tuple(
+    k for k in dict.fromkeys(["strategy", "model", *(f.name for f in dataclasses.fields(SolveConfig))]) if k not in NOT_RESUME_KEYS
+)
 
 
 def config_settings(config: SolveConfig, model_name: str) -> dict[str, Any]:
     """The ``config`` of a record: the SolveConfig's fields as JSON values, and the model."""
     settings = dataclasses.asdict(config)
-    settings["strategy"] = config.strategy.value
+    settings["strategy"] = config.strategy_name
     settings["model"] = model_name
     return settings
 
@@ -64,10 +68,13 @@ class RunRecord:
     sandbox_errors: int | None = None  # SE outcomes met while solving
     sandbox_error: str | None = None  # the first one's reason
     finished_at: str | None = None
+    confidence: float | None = None  # SolveResult.confidence (records before it lack the key)
+    unsure: bool | None = None  # with --min-confidence: below it
+    judge_no_verdict: int | None = None  # judge calls on pairs left without a winner (when judged)
     v: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
-    _OPTIONAL = ("traceback", "completion_cache_hits", "sandbox_errors", "sandbox_error", "finished_at")
+    _OPTIONAL = ("traceback", "completion_cache_hits", "sandbox_errors", "sandbox_error", "finished_at", "confidence", "unsure", "judge_no_verdict")
 
     def to_json(self) -> dict[str, Any]:
         """The record as written on its line (key order as sstar has always written it)."""

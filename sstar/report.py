@@ -55,6 +55,10 @@ class RunSummary:
     judge_calls_mean: float
     wall_mean_s: float
     wall_total_s: float
+    # Mean confidence of the solved and of the unsolved problems (None: no record has one):
+    # a confidence that means something is higher on the first (docs/selection.md).
+    confidence_solved_mean: float | None = None
+    confidence_unsolved_mean: float | None = None
 
 
 def problem_label(rec: RunRecord) -> str:
@@ -149,7 +153,14 @@ def summarize(run: Run) -> RunSummary:
         judge_calls_mean=mean("judge_calls"),
         wall_mean_s=mean("wall_s"),
         wall_total_s=sum(float(r.wall_s or 0) for r in recs),
+        confidence_solved_mean=_mean_confidence([r for r in recs if r.solved]),
+        confidence_unsolved_mean=_mean_confidence([r for r in recs if not r.solved]),
     )
+
+
+def _mean_confidence(recs: list[RunRecord]) -> float | None:
+    values = [float(r.confidence) for r in recs if r.confidence is not None]
+    return round(sum(values) / len(values), 4) if values else None
 
 
 def problem_keys(runs: Sequence[Run]) -> list[str]:
@@ -244,7 +255,7 @@ CSV_FIELDS = (
     "run", "problem", "id", "path", "strategy", "model", "solved",
     "public_verdict", "public_passed", "public_total", "hidden_verdict", "hidden_passed", "hidden_total",
     "prompt_tokens", "completion_tokens", "tokens", "judge_calls", "clusters", "candidates",
-    "candidates_passing_public", "wall_s", "completion_cache_hits", "error",
+    "candidates_passing_public", "wall_s", "completion_cache_hits", "error", "confidence", "judge_no_verdict",
 )  # fmt: skip
 
 
@@ -315,12 +326,20 @@ def render_tables(runs: Sequence[Run]) -> list[Any]:
         ("public tests passed", [str(s.public_ok) for s in summaries]),
         ("mean tokens", [fmt_tokens(s.tokens_mean) for s in summaries]),
         ("mean judge calls", [f"{s.judge_calls_mean:.1f}" for s in summaries]),
+        ("mean confidence: solved / not", [_confidence_pair(s) for s in summaries]),
         ("mean time", [fmt_seconds(s.wall_mean_s) for s in summaries]),
         ("total time", [fmt_seconds(s.wall_total_s) for s in summaries]),
         ("errors", [str(s.errors) for s in summaries]),
     ):
         summary.add_row(label, *values)
     return [per_problem, summary]
+
+
+def _confidence_pair(s: RunSummary) -> str:
+    def one(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return f"{one(s.confidence_solved_mean)} / {one(s.confidence_unsolved_mean)}"
 
 
 def plot_runs(runs: Sequence[Run], path: Path | str) -> Path:

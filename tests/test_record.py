@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sstar.batch import read_run_file
 from sstar.fsutil import atomic_file, atomic_write
 from sstar.pipeline.types import SolveConfig, Strategy
-from sstar.record import RECORD_VERSION, RESUME_KEYS, RunRecord, config_settings
+from sstar.record import RECORD_VERSION, NOT_RESUME_KEYS, RESUME_KEYS, RunRecord, config_settings
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_FILES = sorted((REPO / "bench" / "runs").glob("*.jsonl"))
@@ -67,10 +67,13 @@ def test_unknown_keys_are_kept_and_bad_records_refused() -> None:
 
 
 def test_resume_keys_are_every_solve_setting_and_the_model() -> None:
-    assert set(RESUME_KEYS) == {f.name for f in dataclasses.fields(SolveConfig)} | {"model"}
+    # Less the settings that only mark a result (min_confidence): resuming may change them.
+    assert set(RESUME_KEYS) == ({f.name for f in dataclasses.fields(SolveConfig)} | {"model"}) - NOT_RESUME_KEYS
+    assert NOT_RESUME_KEYS == {"min_confidence"}
     settings = config_settings(SolveConfig(strategy=Strategy.MAJORITY, n=3), "m")
     assert settings["strategy"] == "majority" and settings["n"] == 3 and settings["model"] == "m"
-    assert set(settings) == set(RESUME_KEYS)
+    assert set(settings) == set(RESUME_KEYS) | NOT_RESUME_KEYS
+    assert config_settings(SolveConfig(strategy="zero-shot"), "m")["strategy"] == "zero-shot"
 
 
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, stdout, user_errors, warn
-from sstar.pipeline.types import SolveConfig, Strategy
+from sstar.cli.common import COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, MIN_CONFIDENCE_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, stdout, user_errors, warn
+from sstar.pipeline.types import SolveConfig
 
 
 class BatchBar:
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
         limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first M problems (sorted by path)."),
         n: int = N_OPTION,
         rounds: int = ROUNDS_OPTION,
-        strategy: Strategy = STRATEGY_OPTION,
+        strategy: StrategyChoice = STRATEGY_OPTION,  # type: ignore[valid-type]
         model: str = MODEL_OPTION,
         sandbox: str = SANDBOX_OPTION,
         seed: int = SEED_OPTION,
@@ -89,12 +89,13 @@ def register(app: typer.Typer) -> None:
         cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Execution cache directory \\[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]."),
         ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Solve the problems as Ray tasks: 'local' (a Ray instance on this machine), 'auto', or the head's HOST:PORT (pip install 'sstar\\[ray]'; docs/scale.md)."),
         ray_cpus: Optional[int] = typer.Option(None, "--ray-cpus", min=1, help="With --ray local: worker processes (CPUs) of the local Ray instance."),
+        min_confidence: float = MIN_CONFIDENCE_OPTION,
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
         from sstar.batch import select_problems
         from sstar.session import Session
 
-        config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language)
+        config = SolveConfig(strategy=strategy.value, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language, min_confidence=min_confidence)
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
         exec_cache = (cache_dir or True) if cache else False
         if ray is not None:

@@ -8,8 +8,8 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from sstar.cli.common import MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, note, stderr, stdout, user_errors, warn
-from sstar.pipeline.types import SolveConfig, Strategy
+from sstar.cli.common import MIN_CONFIDENCE_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, StrategyChoice, note, stderr, stdout, user_errors, warn
+from sstar.pipeline.types import SolveConfig
 
 
 def results_table(summary: Any) -> Table:  # a sstar.check.CheckSummary
@@ -27,7 +27,8 @@ def results_table(summary: Any) -> Table:  # a sstar.check.CheckSummary
             table.add_row(name, "", "AC", f"[red]--solve-missing failed:[/] {check.solve_error}", "")
         elif check.missing:
             style = "red" if summary.require_solutions else "dim"
-            table.add_row(name, f"[{style}](no solution)[/]", "", f"[{style}]skipped[/]", "")
+            why = f" (--solve-missing: {check.unsure})" if check.unsure else ""
+            table.add_row(name, f"[{style}](no solution)[/]", "", f"[{style}]skipped{why}[/]", "")
         for r in check.results:
             # Relative to the problem's directory: the problem column already says where.
             sol = display_path(r.solution.path, check.target.directory) + (" [cyan](generated)[/]" if r.generated else "")
@@ -50,15 +51,17 @@ def register(app: typer.Typer) -> None:
         # With --solve-missing: the pipeline's options, shared with solve and batch (cli/common.py).
         n: int = N_OPTION,
         rounds: int = ROUNDS_OPTION,
-        strategy: Strategy = STRATEGY_OPTION,
+        strategy: StrategyChoice = STRATEGY_OPTION,  # type: ignore[valid-type]
         model: str = MODEL_OPTION,
         seed: int = SEED_OPTION,
         checker: Optional[str] = typer.Option(None, "--checker", help="exact, tokens, tokens:ci, float:EPS, or a testlib checker program (.cpp or .py), for every problem instead of its own."),
         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, help="Tests run in parallel (default: the number of cores)."),
+        min_confidence: float = MIN_CONFIDENCE_OPTION,
     ) -> None:
         """Judge every solution found under PATH on all tests; exit 0 all as expected, 1 a failure, 2 a broken problem.
 
-        -n, --rounds, --strategy, --model and --seed apply to --solve-missing."""
+        -n, --rounds, --strategy, --model, --seed and --min-confidence apply to --solve-missing
+        (a solution below --min-confidence is not written: the problem stays without one)."""
         from sstar.check import CheckError, discover_targets, write_junit
         from sstar.session import Session
 
@@ -68,7 +71,7 @@ def register(app: typer.Typer) -> None:
             note(line)
         if not targets:
             raise CheckError(f"no problems found under {path}; see docs/check.md for the layouts sstar check understands")
-        config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed)
+        config = SolveConfig(strategy=strategy.value, n=n, rounds=rounds, seed=seed, min_confidence=min_confidence)
         if checker is not None:  # a bad spec or a missing checker program fails before any run
             from sstar.judge import checker_override
 
@@ -97,6 +100,9 @@ def register(app: typer.Typer) -> None:
             f"{summary.missing} problems without a solution, {summary.load_errors} unreadable problems"
         )
         stdout.print(line, highlight=False)
+        for check in summary.problems:  # the solutions --solve-missing left unwritten, and why
+            if check.unsure:
+                note(f"--solve-missing skipped {check.target.name}: {check.unsure}")
         if junit is not None:
             write_junit(summary, junit)
             stderr.print(f"wrote {junit}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import sys
 from typing import Any, Callable, TypeVar
@@ -60,7 +61,18 @@ def user_errors(func: F) -> F:
 _D = SolveConfig()
 N_OPTION = typer.Option(_D.n, "-n", "--n", min=1, help="Candidates to sample.")
 ROUNDS_OPTION = typer.Option(_D.rounds, "--rounds", min=0, help="Debug rounds per failing candidate.")
-STRATEGY_OPTION = typer.Option(_D.strategy, "--strategy", help="sstar, or a baseline.")
+
+
+def _strategy_choice() -> type[enum.Enum]:
+    # typer takes choices from an Enum: this one is made from the strategy registry, so a
+    # registered strategy is a --strategy choice without an edit here.
+    from sstar.pipeline.strategies import strategy_names
+
+    return enum.Enum("StrategyChoice", [(name, name) for name in strategy_names()], type=str)  # type: ignore[return-value]
+
+
+StrategyChoice = _strategy_choice()
+STRATEGY_OPTION = typer.Option(StrategyChoice(_D.strategy_name), "--strategy", help="sstar, or a baseline.")
 MODEL_OPTION = typer.Option(DEFAULT_MODEL, "--model", help="Registry name, path to a .gguf, or openai:MODEL@URL.")
 SANDBOX_OPTION = typer.Option("auto", "--sandbox", help="auto, docker or process.")
 SEED_OPTION = typer.Option(_D.seed, "--seed", help="Sampling seed (same seed, same run).")
@@ -82,6 +94,13 @@ LANGUAGE_OPTION = typer.Option(
     "--language",
     callback=_language,
     help="The candidates' language: python, or cpp (C++17, compiled in the sandbox; stdin/stdout problems only).",
+)
+MIN_CONFIDENCE_OPTION = typer.Option(
+    _D.min_confidence,
+    "--min-confidence",
+    min=0.0,
+    max=1.0,
+    help="Below this confidence (0..1, docs/selection.md) the result is unsure: solve marks the program and exits 1.",
 )
 COMPLETION_CACHE_OPTION = typer.Option(
     None,

@@ -57,6 +57,8 @@ class RunContext:
     usage: Usage = field(default_factory=Usage)  # this run's model usage: the sum of its calls' usage
     judge_calls: int = 0
     llm_seconds: float = 0.0
+    # Every candidate drawn so far (strategies add them): what Ctrl-C falls back on.
+    candidates: list[Candidate] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The one place hidden tests are stripped: every stage reaches the problem through

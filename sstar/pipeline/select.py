@@ -6,6 +6,9 @@ are compared, the separating input is one we already ran (no new generation per 
 judging stops as soon as no other cluster can catch the leader, and a behaviour shared by
 clearly more samples than another wins without judging (``judge_min_support``): the judge
 here is the same small model, not the paper's stronger one.
+
+This module does the work with the sandbox and the model (inputs, runs, the judge's
+prompts); the rule itself is the pure ``decide.decide`` over the behaviour table.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Literal, Sequence
 
 from sstar.checking import parse_checker
 from sstar.engine.base import Request
 from sstar.extract import extract_code, prepend_statements, program_fingerprint
 from sstar.judge import run_inputs
 from sstar.pipeline.context import Candidate, RunContext
+from sstar.pipeline.decide import BehaviourTable, ClusterResult, Decision, InputInfo, Judge, Outcome, PairVerdict, Same, confidence, decide, decide_majority
 from sstar.pipeline.prompts import generator_messages, input_synthesis_messages, judge_messages, random_input_messages
+from sstar.pipeline.types import DistinguishingTest
 from sstar.problem import ProblemKind
 from sstar.sandbox.base import Limits, RunOutcome, RunStatus
 
@@ -37,6 +42,7 @@ class SynthInput:
     name: str
     text: str
     large: bool = False  # from the max-size generator: failing it means "too slow"
+    validated: bool = True  # False: an input validator rejected it (it then splits no cluster)
 
 
 @dataclass
@@ -57,6 +63,9 @@ class Selection:
     clusters: list[Cluster] = field(default_factory=list)
     inputs: list[SynthInput] = field(default_factory=list)
     judge_calls: int = 0
+    confidence: float = 0.0  # how settled the choice is, 0..1 (docs/selection.md)
+    decision: Decision | None = None  # the pure decision behind it, when there was one to make
+    tests: list[DistinguishingTest] = field(default_factory=list)  # what --export-tests writes
 
 
 def _parse_inputs(ctx: RunContext, reply: str, limit: int) -> list[str]:
@@ -161,11 +170,10 @@ def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequ
     return result
 
 
-def _same(ctx: RunContext, a: RunOutcome, b: RunOutcome) -> bool:
-    if a.status is not RunStatus.OK or b.status is not RunStatus.OK:
-        return a.status == b.status
+def _same(ctx: RunContext) -> Same:
+    """The problem's checker as the table's "agree" (both outcomes ran fine)."""
     checker = parse_checker("json" if ctx.problem.kind is ProblemKind.FUNCTION else _comparable(ctx.problem.checker))
-    return checker.check(a.stdout.decode("utf-8", "replace"), b.stdout.decode("utf-8", "replace")).ok
+    return lambda a, b: checker.check(a.output, b.output).ok
 
 
 def _comparable(spec: str) -> str:
@@ -173,32 +181,17 @@ def _comparable(spec: str) -> str:
     return "tokens" if spec == "custom" else spec
 
 
-def cluster_candidates(ctx: RunContext, candidates: Sequence[Candidate], behaviour: dict[int, list[RunOutcome]], valid: Sequence[int]) -> list[Cluster]:
-    """Group candidates whose outcomes agree on every valid input (the checker decides 'agree')."""
-    clusters: list[Cluster] = []
-    for cand in sorted(candidates, key=lambda c: c.index):
-        outs = behaviour[cand.index]
-        for cl in clusters:
-            if all(_same(ctx, cl.outcomes[i], outs[i]) for i in valid):
-                cl.members.append(cand)
-                break
-        else:
-            clusters.append(Cluster([cand], outs))
-    for cl in clusters:
-        cl.failures = sum(
-            cl.outcomes[i].status is not RunStatus.OK and any(behaviour[c.index][i].status is RunStatus.OK for c in candidates)
-            for i in valid
-        )
-    return clusters
+def _outcome(o: RunOutcome) -> Outcome:
+    return Outcome(o.status.value, o.stdout.decode("utf-8", "replace") if o.status is RunStatus.OK else "")
 
 
-def _separating_input(ctx: RunContext, a: Cluster, b: Cluster, valid: Sequence[int], inputs: Sequence[SynthInput]) -> int | None:
-    """The shortest input on which both ran fine and printed different answers."""
-    options = [
-        i for i in valid
-        if a.outcomes[i].status is RunStatus.OK and b.outcomes[i].status is RunStatus.OK and not _same(ctx, a.outcomes[i], b.outcomes[i])
-    ]
-    return min(options, key=lambda i: len(inputs[i].text), default=None)
+def behaviour_table(pool: Sequence[Candidate], inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]]) -> BehaviourTable:
+    """The sandbox's outcomes as the pure decision's table (candidates x inputs)."""
+    return BehaviourTable(
+        candidates=tuple(c.index for c in pool),
+        inputs=tuple(InputInfo(s.name, len(s.text), s.large, s.validated) for s in inputs),
+        outcomes={c.index: tuple(_outcome(o) for o in behaviour[c.index]) for c in pool},
+    )
 
 
 def parse_answer(text: str) -> str | None:
@@ -207,43 +200,47 @@ def parse_answer(text: str) -> str | None:
     return found[-1].upper() if found else None
 
 
-def judge_pairs(ctx: RunContext, contenders: list[Cluster], inputs: Sequence[SynthInput], valid: Sequence[int]) -> int:
-    """Pairwise judgement of cluster representatives, both orders, stopping early. Returns judge calls."""
-    top = contenders[:4]
-    pairs = [(i, j) for j in range(1, len(top)) for i in range(j)][: ctx.config.max_judge_pairs]
-    calls = 0
-    remaining = list(pairs)
-    while remaining:
-        chunk, remaining = remaining[:3], remaining[3:]
-        requests, meta = [], []
-        for i, j in chunk:
-            a, b = top[i], top[j]
-            k = _separating_input(ctx, a, b, valid, inputs)
-            if k is None:
-                continue
-            ca, cb = a.representative.code or "", b.representative.code or ""
-            oa, ob = a.outcomes[k], b.outcomes[k]
-            requests.append(Request(tuple(judge_messages(ctx.problem, inputs[k].text, ca, oa, cb, ob, ctx.language)), 1, ctx.params(temperature=0.0, max_tokens=400)))
-            requests.append(Request(tuple(judge_messages(ctx.problem, inputs[k].text, cb, ob, ca, oa, ctx.language)), 1, ctx.params(temperature=0.0, max_tokens=400)))
-            meta.append((i, j, k))
-        if not requests:
-            continue
+def llm_judge(ctx: RunContext, pool: Sequence[Candidate], inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]]) -> Judge:
+    """The model as ``decide``'s judge: one pair, both orders; a winner only when both agree."""
+    by_index = {c.index: c for c in pool}
+    pairs = 0
+
+    def judge(a: ClusterResult, b: ClusterResult, k: int) -> PairVerdict:
+        nonlocal pairs
+        pairs += 1
+        if pairs == 1:
+            ctx.emit("select", "behaviours of comparable support differ; judging them pairwise")
+        ra, rb = a.representative, b.representative
+        ca, cb = by_index[ra].code or "", by_index[rb].code or ""
+        oa, ob = behaviour[ra][k], behaviour[rb][k]
+        params = ctx.params(temperature=0.0, max_tokens=400)
+        requests = [
+            Request(tuple(judge_messages(ctx.problem, inputs[k].text, ca, oa, cb, ob, ctx.language)), 1, params),
+            Request(tuple(judge_messages(ctx.problem, inputs[k].text, cb, ob, ca, oa, ctx.language)), 1, params),
+        ]
         replies = ctx.generate(requests, "judge")
-        calls += len(requests)
-        for n, (i, j, k) in enumerate(meta):
-            first, second = parse_answer(replies[2 * n][0].text), parse_answer(replies[2 * n + 1][0].text)
-            # Order swapped in the second prompt: "A" there means cluster j. Count only agreement.
-            winner = i if (first, second) == ("A", "B") else j if (first, second) == ("B", "A") else None
-            if winner is not None:
-                top[winner].wins += 1
-            if ctx.trace is not None:
-                ctx.trace.event("judge", pair=[top[i].representative.index, top[j].representative.index], input=inputs[k].name, answers=[first, second], winner=None if winner is None else top[winner].representative.index)
-        # Stop when no one can catch the leader with the pairs left.
-        left = {x: sum(x in p for p in remaining) for x in range(len(top))}
-        leader = max(range(len(top)), key=lambda x: top[x].wins)
-        if all(top[x].wins + left[x] < top[leader].wins for x in range(len(top)) if x != leader):
-            break
-    return calls
+        first, second = parse_answer(replies[0][0].text), parse_answer(replies[1][0].text)
+        # Order swapped in the second prompt: "A" there means b. Count only agreement.
+        winner: Literal["A", "B"] | None = "A" if (first, second) == ("A", "B") else "B" if (first, second) == ("B", "A") else None
+        if ctx.trace is not None:
+            ctx.trace.event("judge", pair=[ra, rb], input=inputs[k].name, answers=[first, second], winner=None if winner is None else (ra if winner == "A" else rb))
+        return PairVerdict(winner, None, answered=first is not None and second is not None, calls=len(requests))
+
+    return judge
+
+
+def single_choice(chosen: Candidate | None, pool: Sequence[Candidate] = ()) -> Selection:
+    """A choice made without selection (zero-shot, self-debug, or nothing passes): its confidence
+    says only whether it passes the public tests (docs/selection.md)."""
+    if chosen is None:
+        return Selection(None)
+    passing = [c for c in pool if c.passes_public] if pool else ([chosen] if chosen.passes_public else [])
+    total = chosen.public.total if chosen.public else 0
+    fraction = chosen.public_passed / total if total else (1.0 if chosen.passes_public else 0.0)
+    if not chosen.passes_public:
+        return Selection(chosen, confidence=confidence(passing=0, support=0, public_fraction=fraction))
+    # Several identical survivors are one behaviour with every survivor's support, untested.
+    return Selection(chosen, [Cluster(list(passing), [])], confidence=confidence(passing=len(passing), support=len(passing)))
 
 
 def select_sstar(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
@@ -254,47 +251,70 @@ def select_sstar(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
         versions = [v for c in candidates if (v := c.best_version()) is not None]
         best = max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
         ctx.emit("select", "no candidate passes every public test; taking the one that passes most")
-        return Selection(best)
+        return single_choice(best)
     if len({program_fingerprint(c.code or "") for c in survivors}) == 1:
-        return Selection(survivors[0], [Cluster(list(survivors), [])])
+        return single_choice(survivors[0], survivors)
     ctx.emit("select", f"{len(survivors)} candidates pass the public tests; writing inputs to tell them apart")
     inputs = synthesize_inputs(ctx)
     return choose_by_behaviour(ctx, survivors, inputs, use_judge=True)
 
 
 def choose_by_behaviour(ctx: RunContext, pool: Sequence[Candidate], inputs: list[SynthInput], *, use_judge: bool) -> Selection:
+    """Run ``pool`` on ``inputs``, then let ``decide`` choose (the model judges when ``use_judge``)."""
     if not inputs:
-        return Selection(pool[0], [Cluster(list(pool), [])])
+        return single_choice(pool[0], pool)
     behaviour = run_behaviour(ctx, pool, inputs)
-    # An input on which nothing runs is most likely invalid: drop it.
-    valid = [i for i in range(len(inputs)) if any(behaviour[c.index][i].status is RunStatus.OK for c in pool)]
-    clusters = cluster_candidates(ctx, pool, behaviour, valid)
-    clusters.sort(key=lambda cl: (cl.failures, -len(cl.members), cl.representative.index))
-    best_failures = clusters[0].failures
-    contenders = [cl for cl in clusters if cl.failures == best_failures]
-    # Agreement among independent samples is evidence the small judge cannot outweigh:
-    # only behaviours with comparable support are judged (contenders[0] is the largest).
-    support = ctx.config.judge_min_support * len(contenders[0].members)
-    contenders = [cl for cl in contenders if len(cl.members) >= support]
-    calls = 0
-    if use_judge and len(contenders) > 1:
-        ctx.emit("select", f"{len(clusters)} behaviours; judging {min(len(contenders), 4)} of them pairwise")
-        calls = judge_pairs(ctx, contenders, inputs, valid)
-        ctx.judge_calls += calls
-        contenders.sort(key=lambda cl: (-cl.wins, -len(cl.members), cl.representative.index))
+    table = behaviour_table(pool, inputs, behaviour)
+    cfg = ctx.config
+    judge = llm_judge(ctx, pool, inputs, behaviour) if use_judge else None
+    decision = decide(table, _same(ctx), judge, min_support=cfg.judge_min_support, max_pairs=cfg.max_judge_pairs)
+    ctx.judge_calls += decision.judge_calls
+    selection = _selection(ctx, pool, inputs, behaviour, decision)
+    n = len(decision.clusters)
+    assert selection.chosen is not None
+    ctx.emit("select", f"chose candidate {selection.chosen.index} from {n} behaviour cluster{'s' * (n != 1)} (confidence {decision.confidence:.2f})")
+    return selection
+
+
+def _selection(ctx: RunContext, pool: Sequence[Candidate], inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]], decision: Decision) -> Selection:
+    """The Decision in terms of candidates, with its trace event and its exported tests."""
+    by_index = {c.index: c for c in pool}
+    clusters = [Cluster([by_index[m] for m in cl.members], behaviour[cl.representative], cl.failures, cl.wins) for cl in decision.clusters]
+    chosen = by_index[decision.chosen] if decision.chosen is not None else None
+    tests = distinguishing_tests(decision, inputs, behaviour)
     if ctx.trace is not None:
         ctx.trace.event(
             "clusters",
-            valid_inputs=[inputs[i].name for i in valid],
+            valid_inputs=[inputs[i].name for i in decision.valid],
             clusters=[
                 {"members": [c.index for c in cl.members], "failures": cl.failures, "wins": cl.wins,
                  "outputs": {inputs[i].name: (o.stdout.decode("utf-8", "replace")[:300] if o.status is RunStatus.OK else o.status.value) for i, o in enumerate(cl.outcomes)}}
                 for cl in clusters
             ],
-        )
-    chosen = contenders[0].representative
-    ctx.emit("select", f"chose candidate {chosen.index} from {len(clusters)} behaviour cluster{'s' * (len(clusters) != 1)}")
-    return Selection(chosen, clusters, inputs, calls)
+            splits={inputs[s.input].name: [[clusters[k].representative.index for k in g] for g in s.groups] for s in decision.splits},
+            chosen=None if chosen is None else chosen.index,
+            confidence=decision.confidence,
+            judge_no_verdict=decision.no_verdict,
+        )  # fmt: skip
+    return Selection(chosen, clusters, list(inputs), decision.judge_calls, decision.confidence, decision, tests)
+
+
+def distinguishing_tests(decision: Decision, inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]]) -> list[DistinguishingTest]:
+    """The inputs that split behaviours, where the chosen program ran fine, with its outputs;
+    when none split, every valid input it ran fine on (they still pin its behaviour down)."""
+    if decision.chosen is None or decision.chosen_cluster is None:
+        return []
+    mine = behaviour[decision.chosen]
+
+    def groups(i: int) -> list[list[int]]:
+        split = next((s for s in decision.splits if s.input == i), None)
+        parts = [list(g) for g in split.groups] if split else [list(range(len(decision.clusters)))]
+        parts.sort(key=lambda g: decision.chosen_cluster not in g)  # the chosen program's group first
+        return [sorted(m for k in g for m in decision.clusters[k].members) for g in parts]
+
+    chosen_ok = [i for i in decision.valid if mine[i].status is RunStatus.OK]
+    picked = [s.input for s in decision.splits if mine[s.input].status is RunStatus.OK] or chosen_ok
+    return [DistinguishingTest(inputs[i].name, inputs[i].text, mine[i].stdout.decode("utf-8", "replace"), groups(i)) for i in sorted(picked)]
 
 
 def select_majority(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
@@ -303,13 +323,14 @@ def select_majority(ctx: RunContext, candidates: Sequence[Candidate]) -> Selecti
     if not pool:
         return Selection(None)
     if len(pool) == 1:
-        return Selection(pool[0], [Cluster(list(pool), [])])
+        return single_choice(pool[0], pool)
     inputs = synthesize_inputs(ctx, with_generator=False)
     inputs += [SynthInput(f"public-{t.name}", t.input) for t in ctx.problem.public_tests]
     behaviour = run_behaviour(ctx, pool, inputs)
-    valid = [i for i in range(len(inputs)) if any(behaviour[c.index][i].status is RunStatus.OK for c in pool)]
-    clusters = cluster_candidates(ctx, pool, behaviour, valid)
-    # A behaviour that crashes everywhere is no vote.
-    voting = [cl for cl in clusters if any(cl.outcomes[i].status is RunStatus.OK for i in valid)] or clusters
-    voting.sort(key=lambda cl: (-len(cl.members), cl.representative.index))
-    return Selection(voting[0].representative, clusters, inputs)
+    decision = decide_majority(behaviour_table(pool, inputs, behaviour), _same(ctx))
+    selection = _selection(ctx, pool, inputs, behaviour, decision)
+    # Majority never looks at public verdicts: a choice that fails one is not settled.
+    chosen = selection.chosen
+    if chosen is not None and not chosen.passes_public:
+        selection.confidence = single_choice(chosen).confidence
+    return selection

@@ -1,4 +1,4 @@
-"""`solve`: run one strategy (S* or a baseline) on one problem and return the chosen program."""
+"""`solve`: run one strategy (S* or a baseline, from pipeline/strategies.py) on one problem and return the chosen program."""
 
 from __future__ import annotations
 
@@ -6,21 +6,14 @@ from dataclasses import asdict
 
 from sstar.engine.base import Engine
 from sstar.pipeline.context import Candidate, RunContext
-from sstar.pipeline.debug import debug_candidates
-from sstar.pipeline.generate import generate_candidates
-from sstar.pipeline.select import Selection, select_majority, select_sstar
-from sstar.pipeline.types import ProgressFn, SolveConfig, SolveResult, Strategy
+from sstar.pipeline.select import Selection, single_choice
+from sstar.pipeline.strategies import best_so_far, lookup
+from sstar.pipeline.types import ProgressFn, SolveConfig, SolveResult
 from sstar.errors import SstarError
 from sstar.problem import Problem, ProblemKind
 from sstar.sandbox.base import Sandbox
 from sstar.trace import Trace
 from sstar.verdict import JudgeReport
-
-
-def _best_so_far(candidates: list[Candidate]) -> Candidate | None:
-    """The program that passes most public tests, over every version of every candidate."""
-    versions = [v for c in candidates if (v := c.best_version()) is not None]
-    return max(versions, key=lambda c: (c.public_passed, -c.index), default=None)
 
 
 def check_language(problem: Problem, config: SolveConfig) -> None:
@@ -47,35 +40,25 @@ def solve(
     with ``interrupted=True``; the caller's context managers clean up sandbox and engine.
     """
     check_language(problem, config)
+    run = lookup(config.strategy_name)  # an unknown name fails before any work
     ctx = RunContext(problem, engine, sandbox, config, trace, progress)  # strips the hidden tests
     if trace is not None:
-        trace.event("start", problem=problem.id, strategy=config.strategy, settings=asdict(config), engine=engine.name, sandbox=sandbox.name)
+        trace.event("start", problem=problem.id, strategy=config.strategy_name, settings=asdict(config), engine=engine.name, sandbox=sandbox.name)
     candidates: list[Candidate] = []
     selection = Selection(None)
     interrupted = False
-    strategy = Strategy(config.strategy)
     try:
-        if strategy is Strategy.ZERO_SHOT:
-            candidates = generate_candidates(ctx, 1)
-            selection = Selection(candidates[0] if candidates else None)
-        elif strategy is Strategy.SELF_DEBUG:
-            candidates = generate_candidates(ctx, 1)
-            debug_candidates(ctx, candidates, config.rounds)
-            selection = Selection(_best_so_far(candidates))
-        elif strategy is Strategy.MAJORITY:
-            candidates = generate_candidates(ctx, config.n)
-            selection = select_majority(ctx, candidates)
-        else:
-            candidates = generate_candidates(ctx, config.n)
-            debug_candidates(ctx, candidates, config.rounds)
-            selection = select_sstar(ctx, candidates)
+        candidates, selection = run(ctx)
     except KeyboardInterrupt:
         interrupted = True
-        selection = Selection(_best_so_far(candidates))
-    chosen = selection.chosen or _best_so_far(candidates)
+        candidates = list(ctx.candidates)
+        selection = single_choice(best_so_far(candidates))
+    chosen = selection.chosen or best_so_far(candidates)
+    # A fallback choice is judged on its public verdicts alone.
+    conf = selection.confidence if selection.chosen is not None else single_choice(chosen).confidence
     result = SolveResult(
         problem_id=problem.id,
-        strategy=strategy.value,
+        strategy=config.strategy_name,
         program=(chosen.code or "") if chosen else "",
         public=(chosen.public if chosen and chosen.public else JudgeReport()),
         candidates=len(candidates),
@@ -87,8 +70,12 @@ def solve(
         completion_cache_hits=ctx.usage.cache_hits,
         wall_s=round(ctx.elapsed, 3),
         interrupted=interrupted,
-        settings={**asdict(config), "strategy": strategy.value, "engine": engine.name, "sandbox": sandbox.name},
+        settings={**asdict(config), "strategy": config.strategy_name, "engine": engine.name, "sandbox": sandbox.name},
         language=config.language,
+        confidence=conf,
+        unsure=conf < config.min_confidence,
+        tests=list(selection.tests),
+        judge_no_verdict=selection.decision.no_verdict if selection.decision is not None else 0,
     )
     if trace is not None:
         trace.event(
@@ -99,6 +86,9 @@ def solve(
             public_total=result.public.total,
             clusters=result.clusters,
             judge_calls=result.judge_calls,
+            judge_no_verdict=result.judge_no_verdict,
+            confidence=result.confidence,
+            unsure=result.unsure,
             tokens=result.tokens,
             wall_s=result.wall_s,
             interrupted=interrupted,

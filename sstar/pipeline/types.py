@@ -19,7 +19,7 @@ class Strategy(str, enum.Enum):
 
 @dataclass(frozen=True)
 class SolveConfig:
-    strategy: Strategy = Strategy.SSTAR
+    strategy: Strategy | str = Strategy.SSTAR  # a Strategy, or any name in pipeline.strategies.STRATEGIES
     n: int = 8
     rounds: int = 2
     temperature: float = 0.7
@@ -37,10 +37,22 @@ class SolveConfig:
     # The candidates' language: "python" or "cpp" (compiled in the sandbox). Model-written
     # input generators stay Python whatever this says: they only print inputs.
     language: str = "python"
+    # selection (SEL)
+    # Below this confidence (0..1, docs/selection.md) a result is marked unsure. It marks, it
+    # does not change what is solved: batch --resume does not compare it (record.NOT_RESUME_KEYS).
+    min_confidence: float = 0.0
 
     def __post_init__(self) -> None:
         # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
         object.__setattr__(self, "language", normalize_language(self.language))
+        # "sstar" and Strategy.SSTAR alike; a registered strategy without an enum member stays a str.
+        if not isinstance(self.strategy, Strategy) and self.strategy in {s.value for s in Strategy}:
+            object.__setattr__(self, "strategy", Strategy(self.strategy))
+
+    @property
+    def strategy_name(self) -> str:
+        """The strategy's registry name ("sstar", "zero-shot", ...), enum member or not."""
+        return self.strategy.value if isinstance(self.strategy, Strategy) else str(self.strategy)
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,30 @@ class SolveResult:
     interrupted: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     language: str = "python"  # the language of ``program``
+    # selection (SEL)
+    confidence: float = 0.0  # how settled the choice is, 0..1 (docs/selection.md)
+    unsure: bool = False  # confidence below SolveConfig.min_confidence
+    judge_no_verdict: int = 0  # judge calls spent on pairs that ended without a winner
+    # The inputs selection ran that split behaviours, with the chosen program's outputs
+    # (what `solve --export-tests` writes): a user's CI keeps what selection learned.
+    tests: list["DistinguishingTest"] = field(default_factory=list)
 
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class DistinguishingTest:
+    """An input selection ran, with the chosen program's output on it."""
+
+    name: str  # the synthesized input's name (synth-2, random-5, large, ...)
+    input: str
+    output: str  # what the chosen program printed
+    # The candidates (by index) that printed the same on it, one list per distinct outcome,
+    # the chosen program's group first; one group when no input split the behaviours.
+    groups: list[list[int]] = field(default_factory=list)
+
+    @property
+    def splits(self) -> bool:
+        return len(self.groups) > 1
