@@ -64,10 +64,11 @@ class RunRecord:
     sandbox_errors: int | None = None  # SE outcomes met while solving
     sandbox_error: str | None = None  # the first one's reason
     finished_at: str | None = None
+    budget: dict[str, Any] | None = None  # the budgeted strategy's account (SolveResult.budget); "pass" with --set-budget
     v: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
-    _OPTIONAL = ("traceback", "completion_cache_hits", "sandbox_errors", "sandbox_error", "finished_at")
+    _OPTIONAL = ("traceback", "completion_cache_hits", "sandbox_errors", "sandbox_error", "finished_at", "budget")
 
     def to_json(self) -> dict[str, Any]:
         """The record as written on its line (key order as sstar has always written it)."""

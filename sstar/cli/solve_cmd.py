@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, user_errors, warn
+from sstar.cli.common import BUDGET_OPTION, COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, note, stderr, user_errors, warn
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult, Strategy
 
 
@@ -75,15 +75,18 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="Write the program here instead of stdout."),
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_file: Optional[Path] = typer.Option(None, "--trace", help="Write the whole run as JSON."),
+        budget: Optional[str] = BUDGET_OPTION,
     ) -> None:
         """Generate N candidates, debug them on the public tests, select one by input synthesis."""
         from sstar.loaders import load_problem
+        from sstar.pipeline.budgeted import apply_budget
         from sstar.pipeline.solve import check_language
         from sstar.session import Session
         from sstar.trace import Trace
 
-        prob = load_problem(problem)
         config = SolveConfig(strategy=strategy, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language)
+        config = apply_budget(config, budget)
+        prob = load_problem(problem)
         check_language(prob, config)  # before the model loads
         trace = Trace(problem=prob.id, path=str(problem), model=model) if trace_file else None
         note(f"loading model {model} ...")

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from sstar.engine.base import Engine
 from sstar.pipeline.context import Candidate, RunContext
+from sstar.pipeline.budgeted import run_budgeted
 from sstar.pipeline.debug import debug_candidates
 from sstar.pipeline.generate import generate_candidates
 from sstar.pipeline.select import Selection, select_majority, select_sstar
@@ -62,6 +63,8 @@ def solve(
             candidates = generate_candidates(ctx, 1)
             debug_candidates(ctx, candidates, config.rounds)
             selection = Selection(_best_so_far(candidates))
+        elif strategy is Strategy.BUDGET:
+            candidates, selection = run_budgeted(ctx)
         elif strategy is Strategy.MAJORITY:
             candidates = generate_candidates(ctx, config.n)
             selection = select_majority(ctx, candidates)
@@ -89,6 +92,7 @@ def solve(
         interrupted=interrupted,
         settings={**asdict(config), "strategy": strategy.value, "engine": engine.name, "sandbox": sandbox.name},
         language=config.language,
+        budget=dict(ctx.budget),
     )
     if trace is not None:
         trace.event(

@@ -15,6 +15,7 @@ class Strategy(str, enum.Enum):
     ZERO_SHOT = "zero-shot"  # one greedy sample
     MAJORITY = "majority"  # N samples, most common behaviour on synthesized inputs
     SELF_DEBUG = "self-debug"  # one sample, R debug rounds
+    BUDGET = "budget"  # S* under one token budget: waves, early stop, repairs where they pay
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ class SolveConfig:
     # The candidates' language: "python" or "cpp" (compiled in the sandbox). Model-written
     # input generators stay Python whatever this says: they only print inputs.
     language: str = "python"
+    # budget (BUD)
+    # Generated tokens the "budget" strategy may spend on one problem (samples, repairs,
+    # selection inputs, judge); 0: DEFAULT_BUDGET_TOKENS of sstar.pipeline.budgeted.
+    budget_tokens: int = 0
+    budget_seconds: float = 0.0  # wall-clock cap on the same solve; 0: none
+    wave_size: int = 0  # samples per wave; 0: the engine's batch_size
+    # batch only: one pool of generated tokens for the whole set (sstar.setbudget); 0: none.
+    # A SolveConfig field so that --resume refuses to mix pools.
+    set_budget_tokens: int = 0
 
     def __post_init__(self) -> None:
         # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
@@ -76,6 +86,8 @@ class SolveResult:
     interrupted: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     language: str = "python"  # the language of ``program``
+    # budget (BUD)
+    budget: dict[str, Any] = field(default_factory=dict)  # the budgeted strategy's account (tokens per stage, waves, stop)
 
     @property
     def tokens(self) -> int:
