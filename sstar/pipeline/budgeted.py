@@ -259,7 +259,7 @@ def run_budgeted(ctx: RunContext) -> tuple[list[Candidate], Selection]:
         sizes = _contender_sizes(ctx, acct, cache, survivors) if survivors else []
         left = acct.samples_left()
         settled = is_settled(sizes, left)
-        wave = {"kind": kind, "programs": count, "passed": gained, "tokens": spent + acct.stages["synthesize"] - synth_before,
+        wave = {"step": kind, "programs": count, "passed": gained, "tokens": spent + acct.stages["synthesize"] - synth_before,
                 "behaviours": sizes, "samples_left": left, "settled": settled}  # fmt: skip
         acct.waves.append(wave)
         if ctx.trace is not None:
