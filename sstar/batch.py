@@ -556,6 +556,8 @@ def run_batch(
     out = Path(out)
     if workers < 1:
         raise BatchError("--workers must be at least 1")
+    if config.set_budget_tokens > 0 and remote is not None:
+        raise BatchError("--set-budget runs on this machine only; drop --ray or use --budget (per problem)")
     model_name = model_name or getattr(engine, "name", "engine")
     settings = config_settings(config, model_name)
     warnings: list[str] = []
@@ -615,9 +617,6 @@ def run_batch(
     done = 0
     # --set-budget (sstar.setbudget): each problem's config; pass 2 replaces a problem's record.
     set_budget = config.set_budget_tokens > 0
-    if set_budget and remote is not None:
-        writer.close()
-        raise BatchError("--set-budget runs on this machine only; drop --ray or use --budget (per problem)")
     configs: dict[str, SolveConfig] = {}
     base_config = first_pass_config(config, len(selected)) if set_budget else config
     latest: dict[str, RunRecord] = {problem_key(p): by_key[problem_key(p)] for p in selected if problem_key(p) in by_key}
