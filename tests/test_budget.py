@@ -159,6 +159,9 @@ def test_the_cli_refuses_a_bad_budget_in_one_line_with_exit_2(tmp_path):
         assert result.exit_code == 2, result.output
         assert "--budget 'lots'" in result.output
         assert len(result.output.strip().splitlines()) == 1, result.output
+    for extra, message in ((["--budget", "9000", "--set-budget", "90000"], "not both"), (["--strategy", "majority", "--budget", "9000"], "drop --strategy")):
+        result = CliRunner().invoke(app, ["batch", str(tmp_path), "--out", str(tmp_path / "r.jsonl"), *extra], env={"COLUMNS": "200"})
+        assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
 
 
 # -- the strategy, scripted model over a real sandbox ---------------------------------------
