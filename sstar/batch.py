@@ -37,7 +37,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -46,6 +46,7 @@ from sstar.engine.base import Engine, Generation, Request
 from sstar.errors import SandboxUnavailable, SstarError
 from sstar.pipeline.types import Progress, SolveConfig
 from sstar.record import RECORD_VERSION, RESUME_KEYS, RunRecord, config_settings
+from sstar.setbudget import first_pass_config, plan_second_pass
 from sstar.sandbox.base import Limits, OnResult, Program, RunOutcome, RunSpec, RunStatus, Sandbox
 from sstar.trace import Trace
 from sstar.verdict import Verdict
@@ -189,6 +190,10 @@ class LockedEngine(Engine):
     @property
     def stats(self):  # type: ignore[override]
         return self.inner.stats
+
+    @property
+    def batch_size(self) -> int:
+        return self.inner.batch_size
 
     def generate(self, requests: Sequence[Request]) -> Generation:
         with self._lock:
@@ -427,6 +432,7 @@ def solve_one(
         rec.judge_no_verdict = result.judge_no_verdict
     if config.min_confidence > 0:  # only a threshold makes "unsure" mean something
         rec.unsure = result.unsure
+    rec.budget = dict(result.budget) or None
     if getattr(engine, "cache_stats", None) is not None:  # a CachingEngine
         # Requests answered by the completion cache took no model time: wall_s is then not
         # the cost of a fresh run (tokens still are). This problem's own count, from its usage.
@@ -555,6 +561,8 @@ def run_batch(
     out = Path(out)
     if workers < 1:
         raise BatchError("--workers must be at least 1")
+    if config.set_budget_tokens > 0 and remote is not None:
+        raise BatchError("--set-budget runs on this machine only; drop --ray or use --budget (per problem)")
     model_name = model_name or getattr(engine, "name", "engine")
     settings = config_settings(config, model_name)
     warnings: list[str] = []
@@ -612,6 +620,11 @@ def run_batch(
             shared_sandbox = LockedSandbox(sandbox)
 
     done = 0
+    # --set-budget (sstar.setbudget): each problem's config; pass 2 replaces a problem's record.
+    set_budget = config.set_budget_tokens > 0
+    configs: dict[str, SolveConfig] = {}
+    base_config = first_pass_config(config, len(selected)) if set_budget else config
+    latest: dict[str, RunRecord] = {problem_key(p): by_key[problem_key(p)] for p in selected if problem_key(p) in by_key}
 
     def work(path: Path) -> RunRecord:
         emit(event("begin", problem=os.fspath(path)))
@@ -620,27 +633,50 @@ def run_batch(
             emit(event("stage", problem=os.fspath(path), message=f"{p.stage}: {p.message}"))
 
         assert shared_engine is not None and shared_sandbox is not None
-        return solve_one(path, shared_engine, shared_sandbox, config, model_name=model_name, on_stage=on_stage, trace_dir=traces)
+        key = problem_key(path)
+        rec = solve_one(path, shared_engine, shared_sandbox, configs.get(key, base_config), model_name=model_name, on_stage=on_stage, trace_dir=traces)
+        if set_budget:
+            rec.config = settings  # the batch's settings, what --resume compares; the share is in rec.budget
+            rec.budget = {**(rec.budget or {}), "pass": 2 if key in configs else 1}
+        return rec
 
     def finish(rec: RunRecord) -> None:
         nonlocal done
         writer.append(rec)  # durable before it is counted
         with count_lock:
             done += 1
+            key = problem_key(rec.key_path)
+            replaced = latest.get(key)
+            latest[key] = rec
+            if replaced is not None:  # a second pass: the problem's earlier record no longer counts
+                counts["finished"] -= 1
+                counts["solved" if replaced.solved else "unsolved"] -= 1
+                counts["errors"] -= replaced.error is not None
             counts["finished"] += 1
             counts["solved" if rec.solved else "unsolved"] += 1
             counts["errors"] += rec.error is not None
             ev = event("record", problem=rec.path, record=rec, message=rec.error or "")
         emit(ev)
 
-    try:
+    def run_all(paths: list[Path]) -> None:
         if remote is not None:
-            remote(todo, finish)
+            remote(paths, finish)
         elif workers == 1:  # in the main thread: Ctrl-C and tracebacks behave as usual
-            for path in todo:
+            for path in paths:
                 finish(work(path))
         else:
-            _run_threads(todo, work, finish, workers)
+            _run_threads(paths, work, finish, workers)
+
+    try:
+        run_all(todo)
+        if set_budget:
+            by_path = {p: latest[problem_key(p)] for p in selected if problem_key(p) in latest}
+            second = plan_second_pass(config, selected, by_path)
+            for plan in second:
+                configs[problem_key(plan.path)] = replace(base_config, budget_tokens=plan.budget_tokens)
+            if second:
+                emit(event("stage", message=f"set budget: {len(second)} unsure problem(s) get the unspent pool"))
+            run_all([plan.path for plan in second])
     except _Interrupted:
         raise KeyboardInterrupt from None
     finally:

@@ -71,10 +71,11 @@ class RunRecord:
     confidence: float | None = None  # SolveResult.confidence (records before it lack the key)
     unsure: bool | None = None  # with --min-confidence: below it
     judge_no_verdict: int | None = None  # judge calls on pairs left without a winner (when judged)
+    budget: dict[str, Any] | None = None  # the budgeted strategy's account (SolveResult.budget); "pass" with --set-budget
     v: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
-    _OPTIONAL = ("traceback", "completion_cache_hits", "sandbox_errors", "sandbox_error", "finished_at", "confidence", "unsure", "judge_no_verdict")
+    _OPTIONAL = ("traceback", "completion_cache_hits", "sandbox_errors", "sandbox_error", "finished_at", "confidence", "unsure", "judge_no_verdict", "budget")
 
     def to_json(self) -> dict[str, Any]:
         """The record as written on its line (key order as sstar has always written it)."""

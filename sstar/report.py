@@ -90,7 +90,7 @@ def load_run(path: Path | str, name: str | None = None) -> Run:
         abs_path = str(rec.key_path)
         if key in where and where[key] != abs_path:
             key = f"{key} ({rec.path})"  # two problems with one id: keep both
-        if key in run.records:
+        if key in run.records and (rec.budget or {}).get("pass") != 2:  # a --set-budget second pass replaces by design
             run.warnings.append(f"{path}: {key} is recorded twice; the later record counts")
         where.setdefault(key, abs_path)
         run.records[key] = rec

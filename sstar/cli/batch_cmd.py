@@ -8,7 +8,7 @@ from typing import Any, List, Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, MIN_CONFIDENCE_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, stdout, user_errors, warn
+from sstar.cli.common import BUDGET_OPTION, COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, MIN_CONFIDENCE_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, stdout, user_errors, warn
 from sstar.pipeline.types import SolveConfig
 
 
@@ -90,12 +90,19 @@ def register(app: typer.Typer) -> None:
         ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help="Solve the problems as Ray tasks: 'local' (a Ray instance on this machine), 'auto', or the head's HOST:PORT (pip install 'sstar\\[ray]'; docs/scale.md)."),
         ray_cpus: Optional[int] = typer.Option(None, "--ray-cpus", min=1, help="With --ray local: worker processes (CPUs) of the local Ray instance."),
         min_confidence: float = MIN_CONFIDENCE_OPTION,
+        budget: Optional[str] = BUDGET_OPTION,
+        set_budget: Optional[int] = typer.Option(None, "--set-budget", metavar="TOKENS", help="One pool of generated tokens for the whole set: equal shares first, then what easy problems left goes to the unsure ones (docs/batch.md)."),
     ) -> None:
         """Solve every problem under PATHS and append one JSON line per problem to --out (resumable)."""
         from sstar.batch import select_problems
+        from sstar.errors import SstarError
+        from sstar.pipeline.budgeted import apply_budget
         from sstar.session import Session
 
         config = SolveConfig(strategy=strategy.value, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language, min_confidence=min_confidence)
+        config = apply_budget(config, budget, set_budget)
+        if config.set_budget_tokens and ray is not None:
+            raise SstarError("--set-budget runs on this machine only; drop --ray or use --budget (per problem)")
         select_problems(paths, limit)  # fail fast on a bad path, before loading a model
         exec_cache = (cache_dir or True) if cache else False
         if ray is not None:

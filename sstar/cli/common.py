@@ -107,3 +107,9 @@ COMPLETION_CACHE_OPTION = typer.Option(
     "--completion-cache",
     help="Reuse the model's answers to identical seeded requests from DIR (to compare strategies on the same samples).",
 )
+BUDGET_OPTION = typer.Option(
+    None,
+    "--budget",
+    metavar="TOKENS[,SECONDSs]",
+    help="Run the budgeted S*: generated tokens per problem (20000, 20k), optionally with seconds (20000,600s); replaces -n and --rounds.",
+)

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from sstar.cli.common import COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MIN_CONFIDENCE_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, user_errors, warn
+from sstar.cli.common import BUDGET_OPTION, COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MIN_CONFIDENCE_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, user_errors, warn
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult
 
 if TYPE_CHECKING:
@@ -57,6 +57,9 @@ def summary_table(result: SolveResult) -> Table:
     table.add_row("confidence", f"{result.confidence:.2f}" + (" [yellow](unsure)[/]" if result.unsure else ""))
     table.add_row("tokens", f"{result.prompt_tokens} prompt + {result.completion_tokens} generated")
     table.add_row("wall time", f"{result.wall_s:.1f} s")
+    if result.budget:
+        b = result.budget
+        table.add_row("budget", f"{b['spent']}/{b['tokens']} generated tokens in {b['waves']} wave{'s' * (b['waves'] != 1)}; stopped: {b['stop']}")
     if result.interrupted:
         table.add_row("note", "[yellow]interrupted: best program so far[/]")
     return table
@@ -81,19 +84,22 @@ def register(app: typer.Typer) -> None:
         trace_file: Optional[Path] = typer.Option(None, "--trace", help="Write the whole run as JSON."),
         min_confidence: float = MIN_CONFIDENCE_OPTION,
         export_tests: Optional[Path] = typer.Option(None, "--export-tests", help="Write the inputs that split behaviours, with the chosen program's outputs, as DIR/test/gen-N.in/.out."),
+        budget: Optional[str] = BUDGET_OPTION,
     ) -> None:
         """Generate N candidates, debug them on the public tests, select one by input synthesis."""
         from sstar.loaders import load_problem
+        from sstar.pipeline.budgeted import apply_budget
         from sstar.pipeline.solve import check_language
         from sstar.session import Session
         from sstar.testexport import check_export_dir
         from sstar.trace import Trace
 
-        prob = load_problem(problem)
         config = SolveConfig(
             strategy=strategy.value, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens,
             language=language, min_confidence=min_confidence,
         )  # fmt: skip
+        config = apply_budget(config, budget)
+        prob = load_problem(problem)
         check_language(prob, config)  # before the model loads
         if export_tests is not None:
             check_export_dir(export_tests)  # a file there fails before the model loads

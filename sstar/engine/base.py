@@ -158,6 +158,11 @@ class Engine(abc.ABC):
         """What must match for two runs to give the same completions (model, backend)."""
         return self.name
 
+    @property
+    def batch_size(self) -> int:
+        """Samples this engine decodes well together: the size of one wave of the budgeted strategy."""
+        return 8
+
     def complete(
         self, messages: Sequence[Message], n: int = 1, params: SamplingParams | None = None
     ) -> list[Completion]:

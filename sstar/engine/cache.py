@@ -80,6 +80,10 @@ class CachingEngine(Engine):
     def identity(self) -> str:
         return self.inner.identity
 
+    @property
+    def batch_size(self) -> int:
+        return self.inner.batch_size
+
     def path_for(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key[2:]}.json"
 

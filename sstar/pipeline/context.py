@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from sstar.engine.base import Completion, Engine, Message, Request, SamplingParams, Usage, usage_of
 from sstar.extract import extract_code
@@ -59,6 +59,7 @@ class RunContext:
     llm_seconds: float = 0.0
     # Every candidate drawn so far (strategies add them): what Ctrl-C falls back on.
     candidates: list[Candidate] = field(default_factory=list)
+    budget: dict[str, Any] = field(default_factory=dict)  # the budgeted strategy's account (SolveResult.budget)
 
     def __post_init__(self) -> None:
         # The one place hidden tests are stripped: every stage reaches the problem through

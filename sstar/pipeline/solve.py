@@ -76,6 +76,7 @@ def solve(
         unsure=conf < config.min_confidence,
         tests=list(selection.tests),
         judge_no_verdict=selection.decision.no_verdict if selection.decision is not None else 0,
+        budget=dict(ctx.budget),
     )
     if trace is not None:
         trace.event(

@@ -91,3 +91,13 @@ register("sstar", run_sstar)
 register("zero-shot", run_zero_shot)
 register("majority", run_majority)
 register("self-debug", run_self_debug)
+
+
+def run_budget(ctx: "RunContext") -> "tuple[list[Candidate], Selection]":
+    """S* under one token budget: waves, early stop, repairs where they pay (docs/budget.md)."""
+    from sstar.pipeline.budgeted import run_budgeted
+
+    return run_budgeted(ctx)
+
+
+register("budget", run_budget)

@@ -15,6 +15,7 @@ class Strategy(str, enum.Enum):
     ZERO_SHOT = "zero-shot"  # one greedy sample
     MAJORITY = "majority"  # N samples, most common behaviour on synthesized inputs
     SELF_DEBUG = "self-debug"  # one sample, R debug rounds
+    BUDGET = "budget"  # S* under one token budget: waves, early stop, repairs where they pay
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ class SolveConfig:
     # Below this confidence (0..1, docs/selection.md) a result is marked unsure. It marks, it
     # does not change what is solved: batch --resume does not compare it (record.NOT_RESUME_KEYS).
     min_confidence: float = 0.0
+    # budget (BUD)
+    # Generated tokens the "budget" strategy may spend on one problem (samples, repairs,
+    # selection inputs, judge); 0: DEFAULT_BUDGET_TOKENS of sstar.pipeline.budgeted.
+    budget_tokens: int = 0
+    budget_seconds: float = 0.0  # wall-clock cap on the same solve; 0: none
+    wave_size: int = 0  # samples per wave; 0: the engine's batch_size
+    # batch only: one pool of generated tokens for the whole set (sstar.setbudget); 0: none.
+    # A SolveConfig field so that --resume refuses to mix pools.
+    set_budget_tokens: int = 0
 
     def __post_init__(self) -> None:
         # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
@@ -95,6 +105,8 @@ class SolveResult:
     # The inputs selection ran that split behaviours, with the chosen program's outputs
     # (what `solve --export-tests` writes): a user's CI keeps what selection learned.
     tests: list["DistinguishingTest"] = field(default_factory=list)
+    # budget (BUD)
+    budget: dict[str, Any] = field(default_factory=dict)  # the budgeted strategy's account (tokens per stage, waves, stop)
 
     @property
     def tokens(self) -> int:
