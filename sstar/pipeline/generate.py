@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from sstar.engine.base import Message, Request, SamplingParams
+from sstar.engine.base import Message, Request
 from sstar.errors import SstarError
 from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.prompts import HINTS, generation_messages, hint_messages, parse_plan, plan_code_messages, plan_messages
