@@ -120,10 +120,12 @@ def generation_messages(problem: Problem, language: str = "python", *, approach:
 
 # -- wider pools (issue 19): approaches written before code, and approach hints -----------
 
-# One approach per sample, not K in one reply: asked for a numbered list of different
-# approaches, a 1.5B model writes variations of one idea (or stops after two) and the list
-# must be parsed; one short approach per sample of a batch shares the prompt, parses as a
-# whole reply, and gets its variety from the temperature, with duplicates merged afterwards.
+# One approach per sample, not K in one reply (chosen without a measurement: the 1.5B model
+# could not be run when this was written): a reply that is one approach needs no list parsing
+# that a small model's numbering or formatting can break, and one whose list stops early or
+# repeats itself loses nothing but that sample; the K samples share the prompt in one batch,
+# their variety comes from the temperature, and duplicates are merged afterwards (measured by
+# the `plans` event of each trace: approaches asked, parsed, kept).
 APPROACH_TASK = (
     "Describe ONE way to solve this problem, in at most 5 short lines of plain words, no code: "
     "first the key observation, then the algorithm step by step, then its running time on the "
