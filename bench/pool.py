@@ -8,7 +8,9 @@ Per problem and in total, for one run or two runs side by side (sampling A again
 - **behaviours**: distinct behaviours among the public-passing candidates, by their verdicts
   and outputs on the hidden tests' inputs;
 - **tokens**: completion tokens of generation (approach sketches, stage "plan", included)
-  and of the whole run.
+  and of the whole run;
+- **by kind**: candidates, public-passing and correct ones per kind of candidate (plain,
+  plan, each hint framing), to say which framings earned their tokens.
 
 With two runs, the comparison is also made **at equal tokens**: per problem, each run keeps
 its candidates in index order while their generation tokens (sketches paid up front) fit the
@@ -163,6 +165,34 @@ def pool_stats(candidates: Iterable[PoolCandidate], score: Scorer, plan_tokens: 
     return stats
 
 
+def tag_family(tag: str) -> str:
+    """"plan:3" -> "plan"; "hint:greedy" stays (each framing is its own family)."""
+    return "plan" if tag.startswith("plan:") else tag or "plain"
+
+
+def by_tag(candidates: Iterable[PoolCandidate], score: Scorer) -> dict[str, dict[str, int]]:
+    """Per kind of candidate (plain, plan, each hint): candidates, public-passing, correct:
+    which framings earn their tokens."""
+    out: dict[str, dict[str, int]] = {}
+    for c in candidates:
+        row = out.setdefault(tag_family(c.tag), {"candidates": 0, "public": 0, "correct": 0, "tokens": 0})
+        row["candidates"] += 1
+        row["tokens"] += c.tokens
+        if c.program:
+            s = score(c.program)
+            row["public"] += s.public
+            row["correct"] += s.correct
+    return out
+
+
+def add_tags(total: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    for tag, row in more.items():
+        into = total.setdefault(tag, dict.fromkeys(row, 0))
+        for k, v in row.items():
+            into[k] += v
+    return total
+
+
 @dataclass
 class ProblemRow:
     problem: str
@@ -173,12 +203,15 @@ class ProblemRow:
     budget: int = 0  # equal-token comparison: the smaller run's generation tokens
     a_at_budget: PoolStats | None = None
     b_at_budget: PoolStats | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    a_by_tag: dict[str, dict[str, int]] = field(default_factory=dict)
+    b_by_tag: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def compare(a: RunPool, b: RunPool | None, score: Scorer) -> ProblemRow:
     row = ProblemRow(a.problem, pool_stats(a.candidates, score, a.plan_tokens), a.completion_tokens)
+    row.a_by_tag = by_tag(a.candidates, score)
     if b is not None:
+        row.b_by_tag = by_tag(b.candidates, score)
         row.b = pool_stats(b.candidates, score, b.plan_tokens)
         row.b_completion_tokens = b.completion_tokens
         row.budget = min(a.generation_tokens, b.generation_tokens)
@@ -257,7 +290,11 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"rows": [asdict(r) for r in rows], "a": totals(r.a for r in rows)}
     report["a"]["completion_tokens"] = sum(r.a_completion_tokens for r in rows)
+    report["a_by_tag"] = {}
+    for r in rows:
+        add_tags(report["a_by_tag"], r.a_by_tag)
     print(f"\nA ({args.trace_dir}): {report['a']}")
+    print(f"A by kind of candidate: {report['a_by_tag']}")
     if args.against:
         report["b"] = totals(r.b for r in rows if r.b)
         report["b"]["completion_tokens"] = sum(r.b_completion_tokens for r in rows)
@@ -265,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         report["b_at_equal_tokens"] = totals(r.b_at_budget for r in rows if r.b_at_budget)
         report["paired"] = paired(rows, "all")
         report["paired_at_equal_tokens"] = paired(rows, "budget")
+        report["b_by_tag"] = {}
+        for r in rows:
+            add_tags(report["b_by_tag"], r.b_by_tag)
         print(f"B ({args.against}): {report['b']}")
+        print(f"B by kind of candidate: {report['b_by_tag']}")
         print(f"at equal tokens: A {report['a_at_equal_tokens']}")
         print(f"                 B {report['b_at_equal_tokens']}")
         print(f"problems with a correct candidate, paired: {report['paired']}; at equal tokens: {report['paired_at_equal_tokens']}")

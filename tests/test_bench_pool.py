@@ -94,6 +94,9 @@ def test_pool_report_on_two_runs(tmp_path, sandbox):
     # B: greedy RIGHT, then simulation (WRONG), brute force (RIGHT_TOO: the same behaviour), math (WRONG).
     assert report["b"]["public_candidates"] == 2 and report["b"]["behaviours"] == 1 and report["b"]["ceiling"] == 1
     assert report["paired"] == {"a_only": 0, "b_only": 0, "both": 1, "neither": 0}
+    counts = lambda by: {t: (r["candidates"], r["public"], r["correct"]) for t, r in by.items()}  # noqa: E731
+    assert counts(report["a_by_tag"]) == {"plain": (4, 3, 2)}
+    assert counts(report["b_by_tag"]) == {"plain": (1, 1, 1), "hint:simulation": (1, 0, 0), "hint:brute-force": (1, 1, 1), "hint:math": (1, 0, 0)}
     (row,) = report["rows"]
     assert row["a"]["with_program"] == 3 and row["b"]["with_program"] == 4
     assert row["budget"] == min(row["a"]["tokens"], row["b"]["tokens"]) > 0
