@@ -322,6 +322,10 @@ def _check_same_settings(out: Path, records: Iterable[RunRecord], settings: dict
         theirs = rec.config
         if not isinstance(theirs, dict):
             continue
+        # A SolveConfig field added after the file was written was at its default then (pool:
+        # sampling...); strategy and model are only compared when the file says them.
+        defaults = {k: v for k, v in config_settings(SolveConfig(), "").items() if k not in ("strategy", "model")}
+        theirs = {**defaults, **theirs}
         differ = [k for k in RESUME_KEYS if k in theirs and theirs.get(k) != settings.get(k)]
         if differ:
             what = ", ".join(f"{k}={theirs.get(k)!r} (now {settings.get(k)!r})" for k in differ)

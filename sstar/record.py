@@ -30,7 +30,9 @@ def config_settings(config: SolveConfig, model_name: str) -> dict[str, Any]:
     settings = dataclasses.asdict(config)
     settings["strategy"] = config.strategy_name
     settings["model"] = model_name
-    return settings
+    # As a run file gives them back: a tuple (a temperature schedule) is a JSON list there,
+    # and resume must not see the same schedule as a change.
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -9,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from sstar.cli.common import BUDGET_OPTION, COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, MIN_CONFIDENCE_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, stdout, user_errors, warn
+from sstar.cli.common import MIN_P_OPTION, SAMPLING_OPTION, TEMPERATURES_OPTION, parse_temperatures  # pool (POOL)
 from sstar.pipeline.types import SolveConfig
 
 
@@ -83,6 +85,9 @@ def register(app: typer.Typer) -> None:
         temperature: float = TEMPERATURE_OPTION,
         max_tokens: int = MAX_TOKENS_OPTION,
         language: str = LANGUAGE_OPTION,
+        sampling: str = SAMPLING_OPTION,
+        temperatures: Optional[str] = TEMPERATURES_OPTION,
+        min_p: float = MIN_P_OPTION,
         cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse results of identical program runs (see docs/batch.md)."),
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_dir: Optional[Path] = typer.Option(None, "--trace-dir", help="Save each problem's whole run (prompts, replies, runs, judgements) as DIR/<id>.json."),
@@ -100,6 +105,7 @@ def register(app: typer.Typer) -> None:
         from sstar.session import Session
 
         config = SolveConfig(strategy=strategy.value, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens, language=language, min_confidence=min_confidence)
+        config = dataclasses.replace(config, sampling=sampling, temperatures=parse_temperatures(temperatures), min_p=min_p)  # pool (POOL)
         config = apply_budget(config, budget, set_budget)
         if config.set_budget_tokens and ray is not None:
             raise SstarError("--set-budget runs on this machine only; drop --ray or use --budget (per problem)")

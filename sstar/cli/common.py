@@ -113,3 +113,39 @@ BUDGET_OPTION = typer.Option(
     metavar="TOKENS[,SECONDSs]",
     help="Run the budgeted S*: generated tokens per problem (20000, 20k), optionally with seconds (20000,600s); replaces -n and --rounds.",
 )
+
+
+# pool (POOL): how the N candidates are asked for (sstar.pipeline.generate).
+def _sampling(value: str) -> str:
+    from sstar.pipeline.generate import SAMPLING_MODES
+
+    if value not in SAMPLING_MODES:
+        raise typer.BadParameter(f"unknown sampling {value!r}: use one of {', '.join(SAMPLING_MODES)}")
+    return value
+
+
+def parse_temperatures(value: str | None) -> tuple[float, ...]:
+    """``"0,0.6,0.8,1.0"`` -> (0.0, 0.6, 0.8, 1.0); empty -> (): every sample at --temperature."""
+    if not value or not value.strip():
+        return ()
+    try:
+        temps = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a comma-separated list of temperatures, e.g. 0,0.6,0.8,1.0") from None
+    if any(t < 0 or t > 2 for t in temps) or not any(t > 0 for t in temps):
+        raise typer.BadParameter(f"{value!r}: temperatures go from 0 to 2 and at least one must be above 0")
+    return temps
+
+
+SAMPLING_OPTION = typer.Option(
+    _D.sampling,
+    "--sampling",
+    callback=_sampling,
+    help="How the N candidates are asked for: plain (N samples of one prompt), plans (short different approaches first, one program each), hints (approach framings: brute force, greedy, DP...), mixed (half plain, half plans and hints). The greedy answer stays candidate 0.",
+)
+TEMPERATURES_OPTION = typer.Option(
+    None,
+    "--temperatures",
+    help="Temperatures the sampled candidates cycle through, e.g. 0,0.6,0.8,1.0 (0 is the greedy candidate, always first) \\[default: --temperature for all].",
+)
+MIN_P_OPTION = typer.Option(_D.min_p, "--min-p", min=0.0, max=1.0, help="min-p sampling for the sampled candidates (0: off).")

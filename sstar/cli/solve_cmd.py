@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sstar.cli.common import BUDGET_OPTION, COMPLETION_CACHE_OPTION, LANGUAGE_OPTION, MAX_TOKENS_OPTION, MIN_CONFIDENCE_OPTION, MODEL_OPTION, N_OPTION, ROUNDS_OPTION, SANDBOX_OPTION, SEED_OPTION, STRATEGY_OPTION, TEMPERATURE_OPTION, StrategyChoice, note, stderr, user_errors, warn
+from sstar.cli.common import MIN_P_OPTION, SAMPLING_OPTION, TEMPERATURES_OPTION, parse_temperatures  # pool (POOL)
 from sstar.pipeline.types import Progress, SolveConfig, SolveResult
 
 if TYPE_CHECKING:
@@ -79,6 +81,9 @@ def register(app: typer.Typer) -> None:
         temperature: float = TEMPERATURE_OPTION,
         max_tokens: int = MAX_TOKENS_OPTION,
         language: str = LANGUAGE_OPTION,
+        sampling: str = SAMPLING_OPTION,
+        temperatures: Optional[str] = TEMPERATURES_OPTION,
+        min_p: float = MIN_P_OPTION,
         out: Optional[Path] = typer.Option(None, "--out", help="Write the program here instead of stdout."),
         completion_cache: Optional[Path] = COMPLETION_CACHE_OPTION,
         trace_file: Optional[Path] = typer.Option(None, "--trace", help="Write the whole run as JSON."),
@@ -98,6 +103,7 @@ def register(app: typer.Typer) -> None:
             strategy=strategy.value, n=n, rounds=rounds, seed=seed, temperature=temperature, max_tokens=max_tokens,
             language=language, min_confidence=min_confidence,
         )  # fmt: skip
+        config = dataclasses.replace(config, sampling=sampling, temperatures=parse_temperatures(temperatures), min_p=min_p)  # pool (POOL)
         config = apply_budget(config, budget)
         prob = load_problem(problem)
         check_language(prob, config)  # before the model loads

@@ -36,6 +36,9 @@ class SamplingParams:
     # with that tag. Unlike a stop string it ignores fences around quoted samples, and the
     # reply keeps its closing fence.
     stop_after_block: str = ""
+    # min-p sampling: keep tokens whose probability is at least min_p times the top one's
+    # (scales with the model's confidence, unlike top-p); 0 disables it.
+    min_p: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -661,6 +661,8 @@ class LlamaEngine(Engine):
             lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_k(params.top_k))
         if params.top_p < 1.0:
             lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_top_p(params.top_p, 1))
+        if params.min_p > 0:
+            lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_min_p(params.min_p, 1))
         lib.llama_sampler_chain_add(chain, lib.llama_sampler_init_temp(params.temperature))
         base = params.seed if params.seed is not None else secrets.randbits(31)
         # 0xFFFFFFFF means "random" to llama.cpp: keep clear of it.
@@ -773,7 +775,7 @@ class SequentialLlamaEngine(Engine):
                 seed = p.seed + i if p.seed is not None else secrets.randbits(31)
                 reply = self._llm.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in r.messages],
-                    temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, max_tokens=p.max_tokens,
+                    temperature=p.temperature, top_p=p.top_p, top_k=p.top_k, min_p=p.min_p, max_tokens=p.max_tokens,
                     stop=list(p.stop) or None, seed=seed,
                 )
                 usage = reply.get("usage") or {}

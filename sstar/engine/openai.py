@@ -141,6 +141,8 @@ class OpenAIEngine(Engine):
         }
         if k > 1:
             body["n"] = k
+        if p.min_p > 0:  # llama.cpp's and vLLM's servers take it; sent only when asked for
+            body["min_p"] = p.min_p
         if p.seed is not None:
             body["seed"] = p.seed + index
         if p.stop:

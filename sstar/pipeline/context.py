@@ -27,13 +27,16 @@ class Candidate:
     rounds: int = 0  # debug rounds spent on it
     finish_reason: str = ""
     versions: list[tuple[str, JudgeReport]] = field(default_factory=list)  # every judged program
+    # How generation asked for it (sstar.pipeline.generate): "plain", "plan:K", "hint:NAME";
+    # "hint:brute-force" marks a program meant to be right on small inputs, however slow.
+    tag: str = ""
 
     def best_version(self) -> "Candidate | None":
         """This candidate as its program that passed most public tests (a repair can make things worse)."""
         if not self.versions:
             return None
         code, report = max(reversed(self.versions), key=lambda v: v[1].passed)
-        return Candidate(self.index, self.messages, code, report, self.rounds, self.finish_reason, self.versions)
+        return Candidate(self.index, self.messages, code, report, self.rounds, self.finish_reason, self.versions, self.tag)
 
     @property
     def public_passed(self) -> int:

@@ -69,8 +69,13 @@ PLAN_FIRST = (
 )
 
 
-def generation_messages(problem: Problem, language: str = "python") -> list[Message]:
-    """The first prompt: the statement and what kind of code to write (a plan, then the code)."""
+def generation_messages(problem: Problem, language: str = "python", *, approach: str = "") -> list[Message]:
+    """The first prompt: the statement and what kind of code to write (a plan, then the code).
+
+    ``approach``: a paragraph put between the statement and the task (an approach to follow,
+    from ``plan_code_messages`` or ``hint_messages``); empty, the prompt is exactly today's.
+    """
+    guide = f"{approach.strip()}\n\n" if approach.strip() else ""
     if language == "cpp":
         if problem.kind is ProblemKind.FUNCTION:  # the harness calls Python functions (judge.as_program)
             raise ValueError("C++ candidates need a stdin/stdout problem; function-call problems take Python")
@@ -87,7 +92,7 @@ def generation_messages(problem: Problem, language: str = "python") -> list[Mess
             "- Print nothing else (no prompts, no debug output); end lines with '\\n', not endl.\n\n"
             f"{PLAN_FIRST} Then reply with the whole program in one ```cpp block."
         )
-        user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{task}"
+        user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{guide}{task}"
         return [Message("system", system_prompt("cpp")), Message("user", user)]
     if problem.kind is ProblemKind.FUNCTION and problem.function is not None:
         task = (
@@ -109,8 +114,70 @@ def generation_messages(problem: Problem, language: str = "python") -> list[Mess
             "- Print nothing else (no prompts, no debug output).\n\n"
             f"{PLAN_FIRST} Then reply with the whole program in one ```python block."
         )
-    user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{task}"
+    user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{guide}{task}"
     return [Message("system", SYSTEM), Message("user", user)]
+
+
+# -- wider pools (issue 19): approaches written before code, and approach hints -----------
+
+# One approach per sample, not K in one reply (chosen without a measurement: the 1.5B model
+# could not be run when this was written): a reply that is one approach needs no list parsing
+# that a small model's numbering or formatting can break, and one whose list stops early or
+# repeats itself loses nothing but that sample; the K samples share the prompt in one batch,
+# their variety comes from the temperature, and duplicates are merged afterwards (measured by
+# the `plans` event of each trace: approaches asked, parsed, kept).
+APPROACH_TASK = (
+    "Describe ONE way to solve this problem, in at most 5 short lines of plain words, no code: "
+    "first the key observation, then the algorithm step by step, then its running time on the "
+    "largest inputs. Reply with the description only."
+)
+MAX_PLAN_LINES = 8
+MAX_PLAN_CHARS = 700
+
+
+def plan_messages(problem: Problem) -> list[Message]:
+    """Ask for one short approach (words, no code) to the problem (sampling "plans")."""
+    user = f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n{_limits_line(problem)}\n{APPROACH_TASK}"
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+def parse_plan(reply: str) -> str | None:
+    """The approach in a reply to ``plan_messages``: its text before any code block, at most
+    ``MAX_PLAN_LINES`` non-blank lines; None when fewer than 4 words are left (no approach)."""
+    text = reply.split("```", 1)[0]
+    lines = [ln.rstrip() for ln in text.replace("\r", "").split("\n") if ln.strip()]
+    plan = "\n".join(lines[:MAX_PLAN_LINES]).strip()[:MAX_PLAN_CHARS].strip()
+    return plan if len(plan.split()) >= 4 else None
+
+
+def plan_code_messages(problem: Problem, plan: str, language: str = "python") -> list[Message]:
+    """The generation prompt with an approach to follow (sampling "plans")."""
+    return generation_messages(problem, language, approach=f"Use this approach:\n{plan.strip()}")
+
+
+# Framings for sampling "hints": each candidate is asked with one of them, in this order, so
+# that N samples do not all take the first idea. "brute-force" candidates may be slow but are
+# a reference on small inputs (their tag says so: sstar.pipeline.generate.BRUTE_FORCE_TAG).
+HINTS: dict[str, str] = {
+    "simulation": "Approach hint: simulate exactly what the statement describes, step by step, with direct loops, if the constraints allow it.",
+    "brute-force": (
+        "Approach hint: write a brute force that tries every possibility (every subset, order or value) "
+        "and keeps the best one or counts them. It only has to be correct on small inputs: this time "
+        "ignore the speed requirement below, and keep the program simple."
+    ),
+    "math": "Approach hint: look for a formula or a mathematical property (parity, divisibility, sums, counting) that gives the answer directly.",
+    "greedy": "Approach hint: look for a greedy rule: make the locally best choice at each step; check on the samples that it is optimal.",
+    "sorting": "Approach hint: sort the values first, then use two pointers, binary search or prefix sums.",
+    "dynamic-programming": (
+        "Approach hint: use dynamic programming: say what one table entry means, how it follows from "
+        "smaller entries, and where the answer is."
+    ),
+}
+
+
+def hint_messages(problem: Problem, hint: str, language: str = "python") -> list[Message]:
+    """The generation prompt with one approach framing of ``HINTS`` (sampling "hints")."""
+    return generation_messages(problem, language, approach=HINTS[hint])
 
 
 _VERDICT_WORDS = {

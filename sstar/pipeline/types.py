@@ -51,6 +51,18 @@ class SolveConfig:
     # batch only: one pool of generated tokens for the whole set (sstar.setbudget); 0: none.
     # A SolveConfig field so that --resume refuses to mix pools.
     set_budget_tokens: int = 0
+    # pool (POOL)
+    # How the N candidates are asked for (sstar.pipeline.generate.SAMPLING_MODES): "plain" is
+    # N samples of one prompt; "plans" writes short different approaches first and one program
+    # per approach; "hints" asks with different approach framings (brute force, greedy, DP...);
+    # "mixed" is half plain, half plans and hints. The greedy plain answer stays candidate 0.
+    sampling: str = "plain"
+    # Temperatures of the sampled candidates, cycled in order (a 0 stands for the greedy
+    # candidate, which is always there): () samples every one at ``temperature``.
+    temperatures: tuple[float, ...] = ()
+    min_p: float = 0.0  # min-p sampling (llama.cpp): drop tokens under min_p x the top token's probability; 0 = off
+    plan_temperature: float = 1.0  # the approach sketches of "plans": hotter than programs, for variety
+    plan_max_tokens: int = 200  # an approach is a few lines of words
 
     def __post_init__(self) -> None:
         # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
