@@ -37,6 +37,11 @@ class SolveConfig:
     # The candidates' language: "python" or "cpp" (compiled in the sandbox). Model-written
     # input generators stay Python whatever this says: they only print inputs.
     language: str = "python"
+    # inputs and judge (INP)
+    validate_inputs: bool = True  # a model-written validator gates every synthesized input
+    hypothesis_examples: int = 60  # generator runs hypothesis may try to find a distinguishing input
+    hypothesis_shrinks: int = 150  # further generator runs to shrink it to a minimal one
+    judge_reason_tokens: int = 600  # the judge's room to reason before its answer is forced
 
     def __post_init__(self) -> None:
         # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
