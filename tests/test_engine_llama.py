@@ -229,3 +229,28 @@ def test_choice_tokens_cover_both_spellings_and_drop_shared_ones(engine: LlamaEn
     assert not a & b
     same = choice_token_sets(engine.tokenize, ("Apple", "Apricot"))  # both start with the token "Ap"?
     assert not same[0] & same[1]
+
+
+def test_the_judge_always_answers_with_the_real_model(engine: LlamaEngine) -> None:
+    from sstar.pipeline.context import RunContext
+    from sstar.pipeline.judging import judge_pairs, PairItem
+    from sstar.pipeline.types import SolveConfig
+    from sstar.problem import Problem, TestCase
+    from sstar.sandbox.base import RunOutcome, RunStatus
+
+    problem = Problem("p", "Sum", "Read two integers and print their sum.", public_tests=(TestCase("1", "1 2\n", "3\n"),))
+    # Little room to reason: most reasonings are cut by max_tokens, and still get a verdict.
+    ctx = RunContext(problem, engine, None, SolveConfig(judge_reason_tokens=24))  # type: ignore[arg-type]
+    right, wrong = "a, b = map(int, input().split())\nprint(a + b)\n", "a, b = map(int, input().split())\nprint(a - b)\n"
+    ok = lambda out: RunOutcome("t", RunStatus.OK, out)  # noqa: E731
+    items = [
+        PairItem("2 5\n", right, ok(b"7\n"), wrong, ok(b"-3\n")),
+        PairItem("2 5\n", wrong, ok(b"-3\n"), right, ok(b"7\n")),
+        PairItem("4 4\n", right, ok(b"8\n"), wrong, RunOutcome("t", RunStatus.RE, b"", "ValueError")),
+    ]
+    verdicts = judge_pairs(ctx, items)
+    for v in verdicts:
+        assert v.answered and v.unanswered == 0 and v.calls == 4
+        assert v.p_a is not None and 0.0 <= v.p_a <= 1.0
+        assert [o.source for o in v.orders] == ["graded", "graded"]
+        assert v.winner in ("A", "B") or v.p_a == 0.5
