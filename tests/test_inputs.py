@@ -184,3 +184,16 @@ def test_agreeing_programs_give_no_input(sandbox: Sandbox) -> None:
     same = RIGHT.replace("print(sum(a))", "print(sum(reversed(a)))")
     found = search_distinguishing(ctx, [_cand(0, RIGHT), _cand(1, same)], generator_code=GENERATOR, validator=prepare_validator(ctx, VALIDATOR), max_examples=20)
     assert found == []
+
+
+def test_without_a_validator_a_crash_does_not_split(sandbox: Sandbox) -> None:
+    # The second traced miss with a validator that failed its samples: the one-line inputs
+    # crash RIGHT and not SLOPPY, but with nothing to vouch for them that proves nothing.
+    one_line = "import random\nn = random.randint(1, 6)\nprint(n, *[random.randint(1, 20) for _ in range(n)])\n"
+    ctx = _ctx(sandbox)
+    none = prepare_validator(ctx, None)
+    assert not none.usable
+    assert search_distinguishing(ctx, [_cand(0, RIGHT), _cand(1, SLOPPY)], generator_code=one_line, validator=none, max_examples=20) == []
+    # Outputs that differ still split: the capped program on a well-formed input.
+    found = search_distinguishing(ctx, [_cand(0, RIGHT), _cand(1, CAPPED)], generator_code=GENERATOR, validator=none)
+    assert [s.text for s in found] == ["1\n8\n"] and not found[0].validated

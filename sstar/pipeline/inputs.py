@@ -319,7 +319,9 @@ class _Search:
         if shaped:
             runs = [run_inputs(self.ctx.program(code), self.ctx.problem, self.ctx.sandbox, shaped, self.ctx.limits) for code in self.programs]
             for k, t in enumerate(shaped):
-                split = disagree(self.ctx, [r[k] for r in runs])
+                # An input no validator vouched for may split by outputs, not by crashes: a
+                # careful program crashing on a malformed input is no evidence against it.
+                split = disagree(self.ctx, [r[k] for r in runs], crashes=self.validator.usable)
                 self.by_text[t] = split
                 if split:
                     self.first = self.first or t
@@ -338,13 +340,13 @@ class _Search:
         return self.by_choices[key]
 
 
-def disagree(ctx: RunContext, outcomes: Sequence[RunOutcome]) -> bool:
+def disagree(ctx: RunContext, outcomes: Sequence[RunOutcome], *, crashes: bool = True) -> bool:
     """Two programs behave differently: both ran and the checker tells their outputs apart,
-    or one ran where another failed (a sandbox failure says nothing about the program)."""
+    or (``crashes``) one ran where another failed (a sandbox failure says nothing about the program)."""
     usable = [o for o in outcomes if o.status is not RunStatus.SE]
     for i, a in enumerate(usable):
         for b in usable[i + 1 :]:
-            if (a.status is RunStatus.OK) != (b.status is RunStatus.OK):
+            if crashes and (a.status is RunStatus.OK) != (b.status is RunStatus.OK):
                 return True
             if a.status is RunStatus.OK and b.status is RunStatus.OK and not same_output(ctx, a, b):
                 return True
