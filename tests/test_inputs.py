@@ -197,3 +197,20 @@ def test_without_a_validator_a_crash_does_not_split(sandbox: Sandbox) -> None:
     # Outputs that differ still split: the capped program on a well-formed input.
     found = search_distinguishing(ctx, [_cand(0, RIGHT), _cand(1, CAPPED)], generator_code=GENERATOR, validator=none)
     assert [s.text for s in found] == ["1\n8\n"] and not found[0].validated
+
+
+def test_a_function_call_problem_gets_a_minimal_argument_list(sandbox: Sandbox) -> None:
+    from sstar.problem import FunctionSpec, ProblemKind
+
+    problem = Problem(
+        "f", "F", "Given a list xs of 1 to 6 integers between 1 and 20, return their sum.",
+        public_tests=(TestCase("1", "[[1, 5, 2]]", "8"),), kind=ProblemKind.FUNCTION, function=FunctionSpec("total"),
+    )  # fmt: skip
+    ctx = RunContext(problem, ScriptedEngine(), sandbox, SolveConfig())
+    right, capped = "def total(xs):\n    return sum(xs)\n", "def total(xs):\n    return sum(min(v, 7) for v in xs)\n"
+    generator = "import json, random\nn = random.randint(1, 6)\nprint(json.dumps([[random.randint(1, 20) for _ in range(n)]]))\n"
+    validator = prepare_validator(ctx, "import json, sys\n(xs,) = json.loads(sys.stdin.read())\nassert 1 <= len(xs) <= 6 and all(1 <= v <= 20 for v in xs)\n")
+    assert validator.usable, validator.note
+    found = search_distinguishing(ctx, [_cand(0, right), _cand(1, capped)], generator_code=generator, validator=validator)
+    assert [s.text for s in found] == ["[[8]]\n"]
+    assert structure_problem(ctx, "[[1], 2]") == "2 arguments where the samples have 1"

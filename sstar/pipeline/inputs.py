@@ -364,7 +364,7 @@ def same_output(ctx: RunContext, a: RunOutcome, b: RunOutcome) -> bool:
 def _find(search: _Search, condition: object, max_examples: int, seed: int) -> list[int] | None:
     from hypothesis import HealthCheck, Phase, find, settings
     from hypothesis import strategies as st
-    from hypothesis.errors import NoSuchExample, Unsatisfiable
+    from hypothesis.errors import HypothesisException
 
     strategy = st.lists(st.integers(0, CHOICE_MAX), max_size=CHOICE_LIST_MAX)
     config = settings(
@@ -373,7 +373,7 @@ def _find(search: _Search, condition: object, max_examples: int, seed: int) -> l
     )  # fmt: skip
     try:
         return list(find(strategy, condition, settings=config, random=random.Random(seed)))  # type: ignore[arg-type]
-    except (NoSuchExample, Unsatisfiable):
+    except HypothesisException:  # none found (NoSuchExample, Unsatisfiable): the smallest seen, if any, stands
         return None
 
 
