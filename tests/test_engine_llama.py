@@ -192,3 +192,65 @@ def test_completion_cache_over_the_real_engine(engine: LlamaEngine, tmp_path) ->
     assert [c.text for c in again.generate([req])[0]] == [c.text for c in first]
     assert engine.stats.completion_tokens == before  # the model did no work
     assert again.cache_stats.hits == 1 and "smollm2" in again.identity.lower()
+
+
+JUDGE = (
+    Message("user", "Which letter comes first in the alphabet, A or B? Reason briefly, then answer."),
+    Message("assistant", "A is the first letter of the alphabet, B the second.\n\nAnswer:"),
+)
+
+
+def test_a_constrained_answer_continues_the_reply_and_always_picks_a_choice(engine: LlamaEngine) -> None:
+    forced = SamplingParams(temperature=0.0, max_tokens=1, choices=("A", "B"), continue_reply=True)
+    prompt = engine.render(JUDGE, forced)
+    # The unfinished reply is continued in the same turn, not closed and followed by a new one.
+    assert prompt.endswith("<|im_start|>assistant\nA is the first letter of the alphabet, B the second.\n\nAnswer:")
+    assert prompt.count("<|im_start|>assistant") == 1
+    cut = (JUDGE[0], Message("assistant", "Let me think about the order of the letters and"))  # a reasoning cut by max_tokens
+    other = (Message("user", "Say B."), Message("assistant", "Answer:"))
+    rows = engine.generate([Request(JUDGE, 1, forced), Request(cut, 2, forced), Request(other, 1, forced), Request(COUNT, 1, SamplingParams(temperature=0.0, max_tokens=5))])
+    for row in rows[:3]:
+        for c in row:
+            assert c.text in ("A", "B") and c.finish_reason == "stop" and c.completion_tokens == 1
+            assert c.choice_probs is not None and set(c.choice_probs) == {"A", "B"}
+            assert abs(sum(c.choice_probs.values()) - 1.0) < 1e-6
+            assert c.text == max(c.choice_probs, key=c.choice_probs.__getitem__)
+    assert rows[1][0].choice_probs == rows[1][1].choice_probs  # no sampling: the same read twice
+    assert rows[3][0].choice_probs is None and rows[3][0].completion_tokens > 0  # a plain request in the same batch is untouched
+    alone = engine.generate([Request(JUDGE, 1, forced)])[0][0]
+    assert alone.text == rows[0][0].text
+
+
+def test_choice_tokens_cover_both_spellings_and_drop_shared_ones(engine: LlamaEngine) -> None:
+    from sstar.engine.llama import choice_token_sets
+
+    a, b = choice_token_sets(engine.tokenize, ("A", "B"))
+    assert engine.tokenize("A", special=False)[0] in a and engine.tokenize(" A", special=False)[0] in a
+    assert not a & b
+    same = choice_token_sets(engine.tokenize, ("Apple", "Apricot"))  # both start with the token "Ap"?
+    assert not same[0] & same[1]
+
+
+def test_the_judge_always_answers_with_the_real_model(engine: LlamaEngine) -> None:
+    from sstar.pipeline.context import RunContext
+    from sstar.pipeline.judging import judge_pairs, PairItem
+    from sstar.pipeline.types import SolveConfig
+    from sstar.problem import Problem, TestCase
+    from sstar.sandbox.base import RunOutcome, RunStatus
+
+    problem = Problem("p", "Sum", "Read two integers and print their sum.", public_tests=(TestCase("1", "1 2\n", "3\n"),))
+    # Little room to reason: most reasonings are cut by max_tokens, and still get a verdict.
+    ctx = RunContext(problem, engine, None, SolveConfig(judge_reason_tokens=24))  # type: ignore[arg-type]
+    right, wrong = "a, b = map(int, input().split())\nprint(a + b)\n", "a, b = map(int, input().split())\nprint(a - b)\n"
+    ok = lambda out: RunOutcome("t", RunStatus.OK, out)  # noqa: E731
+    items = [
+        PairItem("2 5\n", right, ok(b"7\n"), wrong, ok(b"-3\n")),
+        PairItem("2 5\n", wrong, ok(b"-3\n"), right, ok(b"7\n")),
+        PairItem("4 4\n", right, ok(b"8\n"), wrong, RunOutcome("t", RunStatus.RE, b"", "ValueError")),
+    ]
+    verdicts = judge_pairs(ctx, items)
+    for v in verdicts:
+        assert v.answered and v.unanswered == 0 and v.calls == 4
+        assert v.p_a is not None and 0.0 <= v.p_a <= 1.0
+        assert [o.source for o in v.orders] == ["graded", "graded"]
+        assert v.winner in ("A", "B") or v.p_a == 0.5

@@ -109,6 +109,17 @@ def test_n_completions_per_request_with_usage(server: str) -> None:
 
 
 @pytest.mark.llama
+def test_a_constrained_answer_is_graded_from_top_logprobs(server: str) -> None:
+    judge = (Message("user", "Which letter comes first in the alphabet, A or B?"), Message("assistant", "A is first.\n\nAnswer:"))
+    forced = SamplingParams(temperature=0.0, max_tokens=1, choices=("A", "B"), continue_reply=True)
+    with OpenAIEngine("smollm2", server) as engine:
+        (c,) = engine.generate([Request(judge, 1, forced)])[0]
+    assert c.text in ("A", "B") and c.choice_probs is not None and set(c.choice_probs) == {"A", "B"}
+    assert sum(c.choice_probs.values()) == pytest.approx(1.0)
+    assert 0 < c.choice_probs["A"] < 1  # graded: both letters were among the top tokens
+
+
+@pytest.mark.llama
 def test_stop_and_length(server: str) -> None:
     with OpenAIEngine("smollm2", server) as engine:
         [[c]] = engine.generate([Request(STORY, params=SamplingParams(temperature=0.0, max_tokens=5))])

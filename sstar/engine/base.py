@@ -39,6 +39,18 @@ class SamplingParams:
     # min-p sampling: keep tokens whose probability is at least min_p times the top one's
     # (scales with the model's confidence, unlike top-p); 0 disables it.
     min_p: float = 0.0
+    # A constrained answer: the reply is exactly one of these strings, the one the model
+    # finds most likely, and ``Completion.choice_probs`` holds the probability of each
+    # (renormalised over the choices). One token of decoding, never "no answer".
+    choices: tuple[str, ...] = ()
+    # The last message is the assistant's unfinished reply: continue it, in the same turn,
+    # instead of starting a new assistant message (e.g. a reasoning that ends in "Answer:").
+    continue_reply: bool = False
+
+
+# Fields added after completion caches were filled: a cache keys on them only when they are
+# set, so the entries of every earlier request stay valid.
+NEW_PARAM_DEFAULTS: dict[str, object] = {"choices": (), "continue_reply": False, "min_p": 0.0}
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,9 @@ class Completion:
     completion_tokens: int = 0
     finish_reason: str = "stop"  # stop | length | repetition
     seconds: float = 0.0  # from the start of the call until this sequence finished
+    # With ``SamplingParams.choices``: each choice's probability (they sum to 1); None when
+    # the engine could not read them (the text is then the model's own answer, if any).
+    choice_probs: dict[str, float] | None = None
 
 
 @dataclass
@@ -221,3 +236,28 @@ def is_degenerate(text: str, *, min_lines: int = 12, max_block: int = 4) -> bool
         if covered >= min_lines:
             return True
     return False
+
+
+def split_unfinished(messages: Sequence[Message], params: SamplingParams) -> tuple[Sequence[Message], str]:
+    """The conversation before an unfinished assistant reply, and that reply's text.
+
+    With ``params.continue_reply`` and a last assistant message, a chat template renders
+    the messages before it (with the prompt for a new assistant turn) and the engine appends
+    the unfinished text itself: the model continues that reply instead of starting another.
+    """
+    if params.continue_reply and messages and messages[-1].role == "assistant":
+        return messages[:-1], messages[-1].content
+    return messages, ""
+
+
+def normalise_choices(scores: dict[str, float]) -> dict[str, float] | None:
+    """Probabilities over the choices from unnormalised non-negative weights; None if all zero."""
+    total = sum(scores.values())
+    if not total > 0:
+        return None
+    return {k: v / total for k, v in scores.items()}
+
+
+def best_choice(probs: dict[str, float], choices: Sequence[str]) -> str:
+    """The most likely choice; ties go to the first listed (deterministic)."""
+    return max(choices, key=lambda c: (probs.get(c, 0.0), -choices.index(c)))

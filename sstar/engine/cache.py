@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sstar.cache import write_atomic
-from sstar.engine.base import Completion, Engine, Generation, Request, Usage, usage_of
+from sstar.engine.base import NEW_PARAM_DEFAULTS, Completion, Engine, Generation, Request, Usage, usage_of
 
 FORMAT_VERSION = 1
 
@@ -50,9 +50,18 @@ def request_key(identity: str, request: Request) -> str:
         "engine": identity,
         "messages": [[m.role, m.content] for m in request.messages],
         "n": request.n,
-        "params": asdict(request.params),
+        "params": _params_doc(request),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _params_doc(request: Request) -> dict[str, Any]:
+    # Fields added later count only when set: an earlier cache keeps every entry.
+    doc = asdict(request.params)
+    for name, default in NEW_PARAM_DEFAULTS.items():
+        if doc.get(name) == default or (isinstance(default, tuple) and doc.get(name) == list(default)):
+            doc.pop(name, None)
+    return doc
 
 
 def cacheable(request: Request) -> bool:

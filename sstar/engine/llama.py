@@ -56,7 +56,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sstar.engine.base import Completion, Engine, Generation, Message, Request, SamplingParams, Usage, is_degenerate
+from sstar.engine.base import (
+    Completion, Engine, Generation, Message, Request, SamplingParams, Usage, best_choice, is_degenerate, normalise_choices,
+    split_unfinished,
+)
 from sstar.extract import closed_block_end
 from sstar.engine.safety import LoadDecision, LoadOptions, choose_load_options
 from sstar.errors import EngineError
@@ -159,6 +162,7 @@ class ChatTemplate:
                 self._jinja = None
 
     def render(self, messages: Sequence[Message]) -> str:
+        """The prompt for a new assistant turn after ``messages``."""
         as_dicts = [{"role": m.role, "content": m.content} for m in messages]
         if self._jinja is not None:
             try:
@@ -166,6 +170,14 @@ class ChatTemplate:
             except Exception:
                 pass
         return self._render_builtin(messages)
+
+    def render_request(self, messages: Sequence[Message], params: SamplingParams) -> str:
+        """The prompt for a request: a new assistant turn, or (``params.continue_reply``)
+        the last assistant message continued in the same turn. Rendering the messages
+        before it with the generation prompt and appending its text is right for every
+        template whose assistant turn is "header, then the text" (chatml, llama3, ...)."""
+        before, unfinished = split_unfinished(messages, params)
+        return self.render(before) + unfinished
 
     def _render_builtin(self, messages: Sequence[Message]) -> str:
         # llama.cpp recognises the common template families (chatml, llama3, ...) by
@@ -201,6 +213,9 @@ class _Seq:
     prompt_tokens: int
     stop_on_repetition: bool = False  # off unless the request asks; lets tests build a bare _Seq
     stop_after_block: str = ""
+    choices: tuple[str, ...] = ()  # a constrained answer: no sampling, one read of the logits
+    choice_tokens: list[set[int]] = field(default_factory=list)
+    choice_probs: dict[str, float] | None = None
     decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
     text: str = ""
     tokens: int = 0
@@ -309,9 +324,10 @@ class LlamaEngine(Engine):
         version = getattr(self._lib, "__version__", "?")
         return f"llama.cpp {version}:{self.model_path.name}:{st.st_size}:{st.st_mtime_ns}"
 
-    def render(self, messages: Sequence[Message]) -> str:
-        """The prompt text the model sees for these messages (template applied)."""
-        return self.chat_template.render(messages)
+    def render(self, messages: Sequence[Message], params: SamplingParams | None = None) -> str:
+        """The prompt text the model sees for these messages (template applied; with
+        ``params.continue_reply`` the last assistant message is continued)."""
+        return self.chat_template.render_request(messages, params or SamplingParams())
 
     def tokenize(self, text: str, *, special: bool = True) -> list[int]:
         """Token ids of ``text``; ``special``: parse special tokens such as <|im_start|>."""
@@ -338,13 +354,14 @@ class LlamaEngine(Engine):
         if self._model is None:
             raise EngineError("this engine is closed.")
         start = time.perf_counter()
-        prompts = [self.tokenize(self.render(r.messages)) for r in requests]
+        prompts = [self.tokenize(self.render(r.messages, r.params)) for r in requests]
         for r, p in zip(requests, prompts):
             if len(p) >= self.n_ctx_train:
                 raise EngineError(
                     f"a prompt of {len(p)} tokens does not fit the model's context of {self.n_ctx_train} tokens: shorten it."
                 )
-        limits = [max(0, min(r.params.max_tokens, self.n_ctx_train - len(p))) for r, p in zip(requests, prompts)]
+        # A constrained answer reads the logits after the prompt: it needs one cell, whatever max_tokens says.
+        limits = [1 if r.params.choices else max(0, min(r.params.max_tokens, self.n_ctx_train - len(p))) for r, p in zip(requests, prompts)]
         results: list[list[Completion | None]] = [[None] * r.n for r in requests]
         evaluated = 0
         prompt_seconds = 0.0
@@ -354,7 +371,7 @@ class LlamaEngine(Engine):
             prompt_seconds += secs
             for seq in done:
                 results[seq.request][seq.sample] = Completion(
-                    seq.text, seq.prompt_tokens, seq.tokens, seq.finish or "length", seq.seconds
+                    seq.text, seq.prompt_tokens, seq.tokens, seq.finish or "length", seq.seconds, seq.choice_probs
                 )
         out = [[c for c in row if c is not None] for row in results]
         completion_tokens = sum(c.completion_tokens for row in out for c in row)
@@ -497,6 +514,8 @@ class LlamaEngine(Engine):
                         stop=tuple(s for s in r.params.stop if s),
                         stop_on_repetition=r.params.stop_on_repetition,
                         stop_after_block=r.params.stop_after_block,
+                        choices=r.params.choices,
+                        choice_tokens=choice_token_sets(self.tokenize, r.params.choices) if r.params.choices else [],
                         pos=len(prompts[unit.request]),
                         prompt_tokens=len(prompts[unit.request]),
                     )
@@ -504,7 +523,7 @@ class LlamaEngine(Engine):
                     group.append(seq)
                 by_unit.append(group)
             for seq in seqs:
-                if seq.max_tokens <= 0:
+                if seq.max_tokens <= 0 and not seq.choices:
                     seq.finish = "length"
 
             # 1. Every prompt once, in chunks of at most batch_size tokens. Unified KV: each
@@ -566,7 +585,9 @@ class LlamaEngine(Engine):
                         for seq in group[1:]:  # whole-stream copy, done at the next decode
                             lib.llama_memory_seq_cp(mem, group[0].seq_id, seq.seq_id, -1, -1)
                     for seq in group:
-                        if seq.finish is None:
+                        if seq.finish is None and seq.choices:
+                            self._choose(seq, i, start)
+                        elif seq.finish is None:
                             self._accept(seq, lib.llama_sampler_sample(seq.sampler, ctx, i), start)
             prompt_seconds = time.perf_counter() - t0
 
@@ -605,6 +626,15 @@ class LlamaEngine(Engine):
         while n < limit and all(p[n] == seqs[0][n] for p in seqs):
             n += 1
         return n if n >= self._MIN_SHARED_PREFIX else 0
+
+    def _choose(self, seq: _Seq, index: int, start: float) -> None:
+        """A constrained answer: the choices' probabilities at the position after the prompt."""
+        logits = self._lib.llama_get_logits_ith(self._ctx, index)
+        n_vocab = int(self._lib.llama_vocab_n_tokens(self._vocab))
+        seq.choice_probs = choice_probabilities(logits, n_vocab, seq.choice_tokens, seq.choices)
+        seq.text = best_choice(seq.choice_probs, seq.choices)
+        seq.tokens = 1
+        self._finish(seq, "stop", start)
 
     def _accept(self, seq: _Seq, token: int, start: float) -> None:
         """Take one sampled token: end the sequence or append its text."""
@@ -699,6 +729,40 @@ class LlamaEngine(Engine):
         return f" (llama.cpp: {' | '.join(lines)})" if lines else ""
 
 
+def choice_token_sets(tokenize: Any, choices: Sequence[str]) -> list[set[int]]:
+    """For each choice, the tokens that start it: as written and after a space (BPE
+    vocabularies spell "A" and " A" differently, and after "Answer:" either may come).
+    A token that starts two choices tells them apart from nothing: it is left out."""
+    sets: list[set[int]] = []
+    for choice in choices:
+        firsts = set()
+        for text in (choice, " " + choice.lstrip()):
+            tokens = tokenize(text, special=False)
+            if tokens:
+                firsts.add(tokens[0])
+        sets.append(firsts)
+    shared = {t for i, a in enumerate(sets) for b in sets[i + 1 :] for t in a & b}
+    return [s - shared for s in sets]
+
+
+def choice_probabilities(logits: Any, n_vocab: int, token_sets: Sequence[set[int]], choices: Sequence[str]) -> dict[str, float]:
+    """Each choice's probability, renormalised over the choices, from one row of logits.
+
+    Only the choices' own tokens enter (a softmax restricted to them), so the answer is
+    graded even when the model would rather have written something else: that is the point.
+    """
+    import numpy as np
+
+    row = np.ctypeslib.as_array(logits, shape=(n_vocab,)).astype(np.float64)
+    wanted = sorted({t for s in token_sets for t in s})
+    if not wanted:  # no token starts any choice on its own: nothing to tell them apart
+        return {c: 1.0 / len(choices) for c in choices}
+    top = max(row[t] for t in wanted)
+    weights = {c: float(sum(np.exp(row[t] - top) for t in s)) for c, s in zip(choices, token_sets)}
+    probs = normalise_choices(weights)
+    return probs if probs is not None else {c: 1.0 / len(choices) for c in choices}
+
+
 _PARAMS_PATCH_LOCK = threading.Lock()
 
 
@@ -763,6 +827,25 @@ class SequentialLlamaEngine(Engine):
                 )
         except (ValueError, RuntimeError) as err:
             raise EngineError(f"llama-cpp-python could not load {model_path}: {err}") from None
+        self._lib = lib
+        llm = self._llm
+        self._template = ChatTemplate(
+            lib, llm.metadata.get("tokenizer.chat_template"), llm.detokenize([llm.token_bos()], special=True).decode("utf-8", "replace"),
+            llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "replace"),
+        )
+
+    def _choose(self, request: Request) -> Completion:
+        """A constrained answer, as LlamaEngine gives it: the choices' probabilities after the prompt."""
+        llm = self._llm
+        text = self._template.render_request(request.messages, request.params)
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        llm.reset()
+        llm.eval(tokens)
+        sets = choice_token_sets(lambda t, special=False: llm.tokenize(t.encode("utf-8"), add_bos=False, special=special), request.params.choices)
+        logits = self._lib.llama_get_logits_ith(llm.ctx, -1)
+        probs = choice_probabilities(logits, llm.n_vocab(), sets, request.params.choices)
+        llm.reset()  # the next chat completion must not reuse this prompt's cells as its own
+        return Completion(best_choice(probs, request.params.choices), len(tokens), 1, "stop", 0.0, probs)
 
     def generate(self, requests: Sequence[Request]) -> Generation:
         start = time.perf_counter()
@@ -772,6 +855,13 @@ class SequentialLlamaEngine(Engine):
             row = []
             for i in range(r.n):
                 p = r.params
+                if p.choices:
+                    c = self._choose(r)
+                    c.seconds = time.perf_counter() - start
+                    prompt_total += c.prompt_tokens
+                    completion_total += 1
+                    row.append(c)
+                    continue
                 seed = p.seed + i if p.seed is not None else secrets.randbits(31)
                 reply = self._llm.create_chat_completion(
                     messages=[{"role": m.role, "content": m.content} for m in r.messages],

@@ -24,7 +24,9 @@ from typing import Any
 
 import httpx
 
-from sstar.engine.base import Completion, Engine, Generation, Request, Usage, cut_after_block
+import math
+
+from sstar.engine.base import Completion, Engine, Generation, Request, SamplingParams, Usage, best_choice, cut_after_block, normalise_choices
 from sstar.errors import EngineError
 
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -147,6 +149,15 @@ class OpenAIEngine(Engine):
             body["seed"] = p.seed + index
         if p.stop:
             body["stop"] = list(p.stop)
+        if p.choices:
+            # A constrained answer, best effort: one token, greedy, with the most likely
+            # tokens' log-probabilities (llama.cpp's server, vLLM and OpenAI return them).
+            body.update(max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=20)
+            body.pop("n", None)
+        if p.continue_reply and request.messages and request.messages[-1].role == "assistant":
+            # vLLM continues the last assistant message only when told; llama.cpp's server
+            # does it by itself (and ignores the fields).
+            body.update(continue_final_message=True, add_generation_prompt=False)
         with self._slots:
             data = self._post(body)
         try:
@@ -158,6 +169,11 @@ class OpenAIEngine(Engine):
             for j, choice in enumerate(choices):
                 text = choice["message"].get("content") or ""
                 finish = "length" if choice.get("finish_reason") == "length" else "stop"
+                if p.choices:
+                    probs = choice_probs_from(choice, text, p)
+                    text = best_choice(probs, p.choices) if probs is not None else text
+                    out.append(Completion(text, prompt_tokens if j == 0 else 0, completion_tokens, "stop", time.perf_counter() - start, probs))
+                    continue
                 cut = cut_after_block(text, p)
                 if cut is not None:  # the server cannot stop there: the tokens after it are paid, not kept
                     text, finish = cut, "stop"
@@ -239,3 +255,24 @@ class OpenAIEngine(Engine):
 
     def close(self) -> None:
         self._client.close()
+
+
+def choice_probs_from(choice: dict[str, Any], text: str, params: SamplingParams) -> dict[str, float] | None:
+    """The choices' probabilities from the first token's top log-probabilities; without
+    them, all the weight on the choice the reply starts with; None when it names none."""
+    weights = {c: 0.0 for c in params.choices}
+    try:
+        top = choice["logprobs"]["content"][0]["top_logprobs"]
+        for entry in top:
+            token = str(entry["token"]).strip()
+            for c in params.choices:
+                if token and token == c.strip():
+                    weights[c] += math.exp(float(entry["logprob"]))
+    except (KeyError, IndexError, TypeError, ValueError):
+        pass
+    probs = normalise_choices(weights)
+    if probs is not None:
+        return probs
+    said = text.strip()
+    named = [c for c in params.choices if c.strip() and said.startswith(c.strip())]
+    return {c: float(c == named[0]) for c in params.choices} if named else None

@@ -12,10 +12,14 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from sstar.engine.base import Completion, Engine, Generation, Message, Request, SamplingParams, Usage, cut_after_block
+from sstar.engine.base import (
+    Completion, Engine, Generation, Message, Request, SamplingParams, Usage, best_choice, cut_after_block, normalise_choices,
+)
 from sstar.errors import EngineError
 
 ScriptFn = Callable[[tuple[Message, ...], int, SamplingParams], str]
+# Weights of each choice of a constrained answer, from the messages (normalised by the engine).
+ChoiceFn = Callable[[tuple[Message, ...], tuple[str, ...]], Mapping[str, float]]
 # A canned reply: one text for every sample, or one per index_in_n (cycled).
 Reply = str | Sequence[str]
 Canned = Mapping[str, Reply] | Iterable[tuple[str, Reply]]
@@ -36,8 +40,11 @@ class ScriptedEngine(Engine):
 
     name = "scripted"
 
-    def __init__(self, script: ScriptFn | Canned | None = None, *, default: Reply | None = None) -> None:
+    def __init__(self, script: ScriptFn | Canned | None = None, *, default: Reply | None = None, choice_fn: ChoiceFn | None = None) -> None:
         super().__init__()
+        # Constrained answers (``SamplingParams.choices``): weights from ``choice_fn``, or,
+        # without one, all the weight on the choice the scripted reply starts with.
+        self._choice_fn = choice_fn
         self._fn: ScriptFn | None = script if callable(script) else None
         pairs = script.items() if isinstance(script, Mapping) else (script if not callable(script) else None)
         self._canned: list[tuple[str, Reply]] = list(pairs or [])
@@ -58,6 +65,10 @@ class ScriptedEngine(Engine):
             prompt_total += prompt_tokens
             outs: list[Completion] = []
             for i in range(request.n):
+                if request.params.choices:
+                    outs.append(self._choose(request, i, prompt_tokens, start))
+                    completion_total += 1
+                    continue
                 text, finish = _apply_limits(self._reply(request, i), request.params)
                 tokens = count_tokens(text)
                 completion_total += tokens
@@ -65,6 +76,18 @@ class ScriptedEngine(Engine):
             results.append(outs)
         usage = self.stats.add(Usage(prompt_total, completion_total, time.perf_counter() - start))
         return Generation(results, usage)
+
+    def _choose(self, request: Request, index: int, prompt_tokens: int, start: float) -> Completion:
+        choices = request.params.choices
+        if self._choice_fn is not None:
+            weights = {c: float(self._choice_fn(request.messages, choices).get(c, 0.0)) for c in choices}
+        else:
+            said = self._reply(request, index).strip()
+            weights = {c: float(said.startswith(c.strip())) for c in choices}
+        probs = normalise_choices(weights)
+        if probs is None:  # the script names no choice: the real engines always answer, so do we
+            probs = {c: 1.0 / len(choices) for c in choices}
+        return Completion(best_choice(probs, choices), prompt_tokens, 1, "stop", time.perf_counter() - start, probs)
 
     def _reply(self, request: Request, index: int) -> str:
         if self._fn is not None:

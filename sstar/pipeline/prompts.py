@@ -371,3 +371,75 @@ def judge_messages(
         "Then finish with exactly one line: `Answer: A` or `Answer: B`."
     )
     return [Message("system", system_prompt(language)), Message("user", user)]
+
+
+# --- validated inputs and the judge that always answers (INP) -------------------------
+
+
+def validator_messages(problem: Problem) -> list[Message]:
+    """Ask for an input validator: a program that says whether one input obeys the statement.
+
+    Every synthesized input must pass it before it may split the candidates: an input in the
+    wrong format (all values on one line where the statement gives one per line, an answer
+    printed instead of an input) crashes the careful programs and crowns the sloppy one.
+    """
+    examples = "\n".join(f"```\n{clip(t.input, 300)}\n```" for t in problem.public_tests[:2])
+    if problem.kind is ProblemKind.FUNCTION:
+        what = (
+            "The input is ONE line: a JSON array holding the arguments of one call, in order. Parse it with "
+            "json.loads and check the number of arguments, their types and the constraints."
+        )
+    else:
+        what = (
+            "Check the input LINE BY LINE exactly as the input section lays it out: the number of lines, "
+            "the number of values on each line, that each value is an integer (or whatever type is stated), "
+            "every constraint on the values and counts (a count must match the number of items that follow), "
+            "and that nothing extra follows."
+        )
+    user = (
+        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
+        "Write a Python 3 program that VALIDATES one input for this problem: it reads the whole input from "
+        "standard input, exits with code 0 when the input is valid, and otherwise prints the reason to "
+        "standard error and exits with code 1 (sys.exit(1)). It must not print anything to standard output. "
+        f"{what} The sample inputs below are valid:\n{examples}\n\n"
+        "Give only the program in one ```python block."
+    )
+    return [Message("system", SYSTEM), Message("user", user)]
+
+
+# The judge sees the input itself only when it is small enough to reason about.
+JUDGE_INPUT_CHARS = 600
+JUDGE_INPUT_HEAD = 300
+
+
+def show_judge_input(test_input: str) -> str:
+    """The input for the judge: whole when small; otherwise its head and what it holds."""
+    if len(test_input) <= JUDGE_INPUT_CHARS:
+        return f"```\n{test_input.rstrip()}\n```"
+    lines = test_input.rstrip("\n").split("\n")
+    head = test_input[:JUDGE_INPUT_HEAD].rsplit("\n", 1)[0] if "\n" in test_input[:JUDGE_INPUT_HEAD] else test_input[:JUDGE_INPUT_HEAD]
+    return (
+        f"This input is large ({len(lines)} lines, {len(test_input)} characters); its beginning:\n```\n{head}\n```\n"
+        "Do not try to compute the answer for it by hand: compare how the two programs read and treat it."
+    )
+
+
+def judge_pair_messages(
+    problem: Problem, test_input: str, code_a: str, out_a: RunOutcome, code_b: str, out_b: RunOutcome, language: str = "python"
+) -> list[Message]:
+    """Pairwise judgement, first step: reason briefly. The answer is then forced (see JUDGE_ANSWER)."""
+    user = (
+        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
+        f"Two programs were written for this problem{' in C++' if language == 'cpp' else ''}. They disagree on this input:\n"
+        f"{show_judge_input(test_input)}\n\n"
+        f"Program A:\n```{language}\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
+        f"Program B:\n```{language}\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
+        "Which program is correct on this input? Do not restate the samples. Work out the correct output for "
+        "this input from the statement (or, for a large input, find where the programs differ and which one "
+        "follows the statement), step by step and briefly. Then finish with exactly one line: `Answer: A` or `Answer: B`."
+    )
+    return [Message("system", system_prompt(language)), Message("user", user)]
+
+
+# Appended to the judge's reasoning (cut before any answer it wrote) to force the answer.
+JUDGE_ANSWER = "\n\nAnswer:"

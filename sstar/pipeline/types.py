@@ -63,6 +63,11 @@ class SolveConfig:
     min_p: float = 0.0  # min-p sampling (llama.cpp): drop tokens under min_p x the top token's probability; 0 = off
     plan_temperature: float = 1.0  # the approach sketches of "plans": hotter than programs, for variety
     plan_max_tokens: int = 200  # an approach is a few lines of words
+    # inputs and judge (INP)
+    validate_inputs: bool = True  # a model-written validator gates every synthesized input
+    hypothesis_examples: int = 60  # generator runs hypothesis may try to find a distinguishing input
+    hypothesis_shrinks: int = 150  # further generator runs to shrink it to a minimal one
+    judge_reason_tokens: int = 600  # the judge's room to reason before its answer is forced
 
     def __post_init__(self) -> None:
         # Accept what a user types (c++, py...) but keep one spelling: resume keys compare it.
