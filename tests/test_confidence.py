@@ -92,7 +92,8 @@ def test_agreement_of_distinct_programs_raises_confidence_and_failing_everything
 def test_a_judge_without_a_verdict_is_counted_and_lowers_confidence(problem_dir, process_sandbox):
     with Session(ScriptedEngine(script([RIGHT, LUCKY], judge="Both look plausible.")), process_sandbox) as session:
         result = session.solve(problem_dir, SolveConfig(n=2, rounds=0, num_random_inputs=0))
-    assert result.judge_calls == 2 and result.judge_no_verdict == 2
+    # The forced answer is graded even: a tie, counted as no verdict (4 calls: 2 orders x 2 steps).
+    assert result.judge_calls == 4 and result.judge_no_verdict == 4
     assert result.program == RIGHT  # no verdict: the lower index, as before
     assert result.confidence == confidence(passing=2, support=1, inputs_run=3, no_verdict=1)
     assert result.confidence < confidence(passing=2, support=1, inputs_run=3, won=1)

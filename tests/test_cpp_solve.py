@@ -102,9 +102,12 @@ class CppScript:
 
     def __call__(self, messages: tuple[Message, ...], index: int, params: SamplingParams) -> str:
         last = messages[-1].content
+        if messages[-1].role == "assistant":  # the judge's forced answer: as its reasoning said
+            last = messages[-2].content
         if "Two programs were written" in last:
             a = last.split("Program A:")[1].split("Program B:")[0]
-            return "Answer: B" if "cout << b <<" in a else "Answer: A"
+            answer = "B" if "cout << b <<" in a else "A"
+            return answer if messages[-1].role == "assistant" else f"Answer: {answer}"
         if "new test inputs" in last:
             return "```\n2\n7 3\n```\n\n```\n4\n3 9 2 8\n```\n"
         if "prints ONE valid input" in last:
@@ -165,7 +168,7 @@ def test_selection_between_two_cpp_behaviours_runs_them_as_cpp_and_judges_in_cpp
     result = solve(problem, engine, sandbox, SolveConfig(n=2, rounds=0, language="cpp"), trace=trace)
 
     assert result.candidates_passing_public == 2
-    assert result.clusters == 2 and result.judge_calls == 2
+    assert result.clusters == 2 and result.judge_calls == 4  # both orders, each a reasoning and a forced answer
     assert result.program == RIGHT_CPP
     judged = [r.messages[-1].content for r in engine.requests if "Two programs were written" in r.messages[-1].content]
     assert all("in C++" in text and "```cpp" in text and "```python" not in text for text in judged)

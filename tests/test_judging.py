@@ -114,7 +114,7 @@ def test_cache_keys_of_earlier_requests_are_unchanged_and_new_fields_count(tmp_p
     from dataclasses import asdict
 
     plain = Request((Message("user", "hi"),), 1, SamplingParams(seed=1))
-    doc = {"v": 1, "engine": "e", "messages": [["user", "hi"]], "n": 1, "params": {k: v for k, v in asdict(plain.params).items() if k not in ("choices", "continue_reply")}}
+    doc = {"v": 1, "engine": "e", "messages": [["user", "hi"]], "n": 1, "params": {k: v for k, v in asdict(plain.params).items() if k not in ("choices", "continue_reply", "min_p")}}
     assert request_key("e", plain) == hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     forced = Request(plain.messages, 1, SamplingParams(seed=1, choices=("A", "B")))
     assert request_key("e", forced) != request_key("e", plain)

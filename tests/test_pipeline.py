@@ -12,7 +12,7 @@ import pytest
 
 from sstar.engine.base import Message, SamplingParams
 from sstar.engine.scripted import ScriptedEngine
-from sstar.pipeline.select import parse_answer
+from sstar.pipeline.judging import parse_answer
 from sstar.pipeline.solve import solve
 from sstar.pipeline.types import SolveConfig, Strategy
 from sstar.problem import Problem, TestCase
@@ -28,6 +28,13 @@ SMALL_RANDOM = "import random\nn = random.randint(1, 8)\nprint(n)\nprint(*[rando
 SECRET = "424242424242"  # appears only in hidden tests
 
 STATEMENT = "Given $n$ and then $n$ integers, print the largest of them.\n\n## Input\n\nThe first line holds n (1 <= n <= 100000), the second line n integers.\n\n## Output\n\nThe maximum."
+
+
+VALIDATOR = """import sys
+lines = sys.stdin.read().split("\\n")
+n = int(lines[0])
+assert 1 <= n <= 100000 and len(lines[1].split()) == n
+"""
 
 
 def fence(code: str) -> str:
@@ -50,16 +57,25 @@ def problem() -> Problem:
 class Script:
     """The model's side of the conversation, decided by what it is asked."""
 
-    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]", inputs: str = "", large: str | None = LARGE, random_gen: str | None = None) -> None:
+    def __init__(self, generation: list[str], judge_distrusts: str = "d[2]", inputs: str = "", large: str | None = LARGE, random_gen: str | None = None, validator: str = "") -> None:
         self.generation = generation
         self.judge_distrusts = judge_distrusts
         self.large = large
         self.random_gen = random_gen  # None: the model writes no random-input generator
         # Default: inputs on which every candidate runs, so only the judge can separate them.
+        # The input validator the model writes: by default, "n, then n integers on the next line".
+        self.validator = validator or VALIDATOR
         self.inputs = inputs or "```\n2\n7 3\n```\n\n```\n4\n3 9 2 8\n```\n\n```\n2\n-5 -3\n```\n"
 
     def __call__(self, messages: tuple[Message, ...], index: int, params: SamplingParams) -> str:
         last = messages[-1].content
+        if messages[-1].role == "assistant" and len(messages) > 1:
+            # The judge's forced answer, after its reasoning: the same choice as that reasoning.
+            last = messages[-2].content
+            a = last.split("Program A:")[1].split("Program B:")[0]
+            return "B" if self.judge_distrusts in a else "A"
+        if "VALIDATES one input" in last:
+            return fence(self.validator)
         if "Two programs were written" in last:
             a = last.split("Program A:")[1].split("Program B:")[0]
             return "Hmm.\nAnswer: B" if self.judge_distrusts in a else "Let me check.\nAnswer: A"
@@ -102,7 +118,7 @@ def test_sstar_debugs_then_selects_the_right_cluster(problem, sandbox):
     assert result.program.strip() in (RIGHT.strip(), RIGHT_TOO.strip())
     assert result.public.all_passed
     assert result.clusters == 2  # right (incl. debugged) vs lucky
-    assert result.judge_calls == 2  # one pair, both orders
+    assert result.judge_calls == 4  # one pair, both orders, each a reasoning and a forced answer
     judged = [r for r in engine.requests if "Two programs were written" in r.messages[-1].content]
     assert len(judged) == 2
     # The two judge prompts present the same pair in both orders.
@@ -131,7 +147,7 @@ def test_a_clearly_larger_behaviour_wins_without_the_judge(problem, sandbox):
     assert result.program.strip() == RIGHT.strip()
     # The paper's rule judges every behaviour, and here the judge gets it wrong.
     paper = solve(problem, ScriptedEngine(script), sandbox, SolveConfig(n=4, rounds=0, judge_min_support=0.0))
-    assert paper.judge_calls == 2 and paper.program.strip() == LUCKY.strip()
+    assert paper.judge_calls == 4 and paper.program.strip() == LUCKY.strip()
 
 
 def test_random_small_inputs_separate_what_the_hand_written_ones_do_not(problem, sandbox):

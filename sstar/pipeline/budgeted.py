@@ -43,8 +43,10 @@ from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.debug import debug_candidates
 from sstar.pipeline.generate import generate_candidates
 from sstar.pipeline.types import SolveConfig, Strategy
-from sstar.pipeline.select import Selection, SynthInput, choose_by_behaviour, cluster_candidates, run_behaviour, select_sstar, synthesize_inputs
-from sstar.sandbox.base import RunOutcome, RunStatus
+from sstar.pipeline.decide import cluster, valid_inputs
+from sstar.pipeline.inputs import SynthInput, synthesize_validated_inputs
+from sstar.pipeline.select import Selection, agreement, behaviour_table, choose_by_behaviour, run_behaviour, select_sstar
+from sstar.sandbox.base import RunOutcome
 from sstar.verdict import Verdict
 
 # What today's default S* spends: the mean generated tokens per problem of the 50 recorded
@@ -187,7 +189,8 @@ def _contender_sizes(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, s
     if cache.inputs is None:
         before = ctx.completion_tokens
         ctx.emit("select", f"{len(survivors)} candidates pass the public tests; writing inputs to tell them apart")
-        cache.inputs = synthesize_inputs(ctx)
+        # Synthesized (and searched for a minimal splitting input) once, on the survivors so far.
+        cache.inputs = synthesize_validated_inputs(ctx, survivors)
         _spend(ctx, acct, "synthesize", before)
     inputs = cache.inputs
     if not inputs:
@@ -197,8 +200,8 @@ def _contender_sizes(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, s
     for cand in new:
         cache.outcomes[program_fingerprint(cand.code or "")] = ran[cand.index]
     behaviour = {c.index: cache.outcomes[program_fingerprint(c.code or "")] for c in survivors}
-    valid = [i for i in range(len(inputs)) if any(behaviour[c.index][i].status is RunStatus.OK for c in survivors)]
-    clusters = cluster_candidates(ctx, survivors, behaviour, valid)
+    table = behaviour_table(survivors, inputs, behaviour)  # the same table and rule choose_by_behaviour decides on
+    clusters = cluster(table, valid_inputs(table), agreement(ctx))
     fewest = min(cl.failures for cl in clusters)
     return [len(cl.members) for cl in clusters if cl.failures == fewest]
 

@@ -11,7 +11,10 @@ The rule (unchanged from the one select.py applied inline):
 2. Candidates are clustered, lowest id first, by their outcomes on the remaining inputs
    (``same`` decides "agree"; the caller's checker lives there).
 3. Failures first: a behaviour that crashes or times out on an input where another runs is
-   out of the running while a behaviour with fewer such failures exists.
+   out of the running while a behaviour with fewer such failures exists. Only inputs a usable
+   validator passed (``checked``) count failures and split by them; on an unchecked input a
+   careful program that crashes may have met a malformed input, so there only different
+   outputs split (and a timeout on the max-size input, which says "too slow" either way).
 4. Support: among the rest, only behaviours with at least ``min_support`` times the members
    of the largest go before the judge; a clearly larger behaviour wins unjudged.
 5. The judge sees cluster pairs among the first four, on the shortest input that separates
@@ -47,6 +50,12 @@ class InputInfo:
     size: int = 0  # bytes of the input: the judge is shown the shortest separating one
     large: bool = False  # from the max-size generator
     validated: bool = True  # False: the input validator rejected it; it never splits a cluster
+    # True: the input passed a usable validator (or needs none: a public input). A program
+    # that crashes or times out on it fails. False (no usable validator): the input may be
+    # malformed, and a careful program that crashes on it is not the wrong one (issue 15's
+    # second traced miss); it then splits only by different outputs, or by a timeout on the
+    # max-size input (too slow is still too slow).
+    checked: bool = True
 
 
 @dataclass(frozen=True)
@@ -149,10 +158,17 @@ def _eq(a: Outcome, b: Outcome) -> bool:
     return a == b
 
 
-def _agree(same: Same, a: Outcome, b: Outcome) -> bool:
+def _agree(same: Same, a: Outcome, b: Outcome, info: InputInfo | None = None) -> bool:
     if not a.ok or not b.ok:
+        if info is not None and not info.checked and not (info.large and "tle" in (a.status, b.status)):
+            return True  # a failure on an unchecked input tells nothing about the program
         return a.status == b.status
     return same(a, b)
+
+
+def counts_as_failure(info: InputInfo, outcome: Outcome) -> bool:
+    """A failure that counts against a program (see ``InputInfo.checked``)."""
+    return not outcome.ok and (info.checked or (info.large and outcome.status == "tle"))
 
 
 def valid_inputs(table: BehaviourTable) -> list[int]:
@@ -169,22 +185,22 @@ def cluster(table: BehaviourTable, valid: Sequence[int], same: Same = _eq) -> li
     for c in sorted(set(table.candidates)):
         outs = tuple(table.outcomes[c])
         for members, rep in groups:
-            if all(_agree(same, rep[i], outs[i]) for i in valid):
+            if all(_agree(same, rep[i], outs[i], table.inputs[i]) for i in valid):
                 members.append(c)
                 break
         else:
             groups.append(([c], outs))
     # ``valid`` holds only inputs some candidate ran on: a failure there is one "where another runs".
-    return [ClusterResult(tuple(m), rep, failures=sum(not rep[i].ok for i in valid)) for m, rep in groups]
+    return [ClusterResult(tuple(m), rep, failures=sum(counts_as_failure(table.inputs[i], rep[i]) for i in valid)) for m, rep in groups]
 
 
-def splits_of(clusters: Sequence[ClusterResult], valid: Sequence[int], same: Same = _eq) -> list[InputSplit]:
+def splits_of(clusters: Sequence[ClusterResult], valid: Sequence[int], same: Same = _eq, inputs: Sequence[InputInfo] | None = None) -> list[InputSplit]:
     found = []
     for i in valid:
         groups: list[list[int]] = []
         for k, cl in enumerate(clusters):
             for g in groups:
-                if _agree(same, clusters[g[0]].outcomes[i], cl.outcomes[i]):
+                if _agree(same, clusters[g[0]].outcomes[i], cl.outcomes[i], inputs[i] if inputs is not None else None):
                     g.append(k)
                     break
             else:
@@ -252,12 +268,12 @@ def decide(
         chosen_cluster=chosen_cluster,
         clusters=clusters,
         valid=tuple(valid),
-        splits=tuple(splits_of(clusters, valid, same)),
+        splits=tuple(splits_of(clusters, valid, same, table.inputs)),
         judged=tuple(judged),
         judge_calls=calls,
         no_verdict=no_verdict,
     )
-    return _with_confidence(decision, len(table.candidates))
+    return _with_confidence(decision, len(table.candidates), table)
 
 
 def decide_majority(table: BehaviourTable, same: Same = _eq) -> Decision:
@@ -273,18 +289,18 @@ def decide_majority(table: BehaviourTable, same: Same = _eq) -> Decision:
         chosen_cluster=chosen_cluster,
         clusters=tuple(made),
         valid=tuple(valid),
-        splits=tuple(splits_of(made, valid, same)),
+        splits=tuple(splits_of(made, valid, same, table.inputs)),
     )
-    return _with_confidence(decision, len(table.candidates))
+    return _with_confidence(decision, len(table.candidates), table)
 
 
-def _with_confidence(decision: Decision, pool: int) -> Decision:
+def _with_confidence(decision: Decision, pool: int, table: BehaviourTable) -> Decision:
     assert decision.chosen_cluster is not None
     won, lost, none = decision.judge_record
     value = confidence(
         passing=pool,
         support=len(decision.clusters[decision.chosen_cluster].members),
-        inputs_run=len(decision.valid),
+        inputs_run=sum(table.inputs[i].checked for i in decision.valid),  # agreement on checked inputs only
         won=won,
         lost=lost,
         no_verdict=none,

@@ -481,6 +481,24 @@ def generated_inputs(ctx: RunContext, code: str, limits: Limits, event: str, see
     return [text if text.strip() else None for text in texts]
 
 
+def handwritten_inputs(ctx: RunContext) -> list[SynthInput]:
+    """Only the model's few hand-written inputs, unvalidated (the majority baseline's inputs).
+
+    Inputs identical to public ones, or to each other, are dropped.
+    """
+    k = ctx.config.num_inputs
+    (reply,) = ctx.generate([Request(tuple(input_synthesis_messages(ctx.problem, k)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7))], "synthesize")
+    seen = {t.input.strip() for t in ctx.problem.public_tests}
+    inputs: list[SynthInput] = []
+    for i, text in enumerate(_parse_inputs(ctx, reply[0].text if reply else "", k)):
+        if text.strip() and text.strip() not in seen:
+            seen.add(text.strip())
+            inputs.append(SynthInput(f"synth-{i + 1}", text if text.endswith("\n") else text + "\n"))
+    if ctx.trace is not None:
+        ctx.trace.event("synthesized_inputs", inputs=[{"name": s.name, "large": s.large, "validated": s.validated, "input": s.text[:4000], "bytes": len(s.text)} for s in inputs])
+    return inputs
+
+
 def synthesize_validated_inputs(ctx: RunContext, representatives: Sequence[Candidate]) -> list[SynthInput]:
     """The selection inputs: today's three requests (hand-written, max-size generator, small
     random generator) plus a validator, in one engine batch; every input validated; then the

@@ -357,22 +357,6 @@ def _show_outcome(outcome: RunOutcome) -> str:
     return f"(the program failed: {outcome.status.value})"
 
 
-def judge_messages(
-    problem: Problem, test_input: str, code_a: str, out_a: RunOutcome, code_b: str, out_b: RunOutcome, language: str = "python"
-) -> list[Message]:
-    """Pairwise judgement: which of two programs' outputs on an input is correct."""
-    user = (
-        f"# Problem: {problem.title}\n\n{problem.statement.strip()}\n\n"
-        f"Two programs were written for this problem{' in C++' if language == 'cpp' else ''}. They disagree on this input:\n"
-        f"```\n{clip(test_input, 500)}\n```\n\n"
-        f"Program A:\n```{language}\n{clip(code_a, 2500)}\n```\nProgram A printed:\n```\n{_show_outcome(out_a)}\n```\n\n"
-        f"Program B:\n```{language}\n{clip(code_b, 2500)}\n```\nProgram B printed:\n```\n{_show_outcome(out_b)}\n```\n\n"
-        "Work out the correct output for this input from the statement, step by step and briefly. "
-        "Then finish with exactly one line: `Answer: A` or `Answer: B`."
-    )
-    return [Message("system", system_prompt(language)), Message("user", user)]
-
-
 # --- validated inputs and the judge that always answers (INP) -------------------------
 
 

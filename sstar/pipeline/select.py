@@ -13,36 +13,23 @@ prompts); the rule itself is the pure ``decide.decide`` over the behaviour table
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal, Sequence
 
 from sstar.checking import parse_checker
-from sstar.engine.base import Request
-from sstar.extract import extract_code, prepend_statements, program_fingerprint
+from sstar.extract import program_fingerprint
 from sstar.judge import run_inputs
 from sstar.pipeline.context import Candidate, RunContext
 from sstar.pipeline.decide import BehaviourTable, ClusterResult, Decision, InputInfo, Judge, Outcome, PairVerdict, Same, confidence, decide, decide_majority
-from sstar.pipeline.prompts import generator_messages, input_synthesis_messages, judge_messages, random_input_messages
+from sstar.pipeline.inputs import SynthInput, handwritten_inputs, synthesize_validated_inputs
+from sstar.pipeline.judging import judge_pair
 from sstar.pipeline.types import DistinguishingTest
 from sstar.problem import ProblemKind
-from sstar.sandbox.base import Limits, RunOutcome, RunStatus
+from sstar.sandbox.base import RunOutcome, RunStatus
 
-# A generated maximum-size input may be big, but not unboundedly so.
-GENERATOR_LIMITS = Limits(time_s=10.0, memory_mb=1024, output_bytes=8 * 1024 * 1024)
-# A small random input is small: one that is not is not what was asked for.
-RANDOM_INPUT_LIMITS = Limits(time_s=5.0, memory_mb=256, output_bytes=64 * 1024)
-_FENCE = re.compile(r"```[^\n`]*\n(.*?)```", re.DOTALL)
-_ANSWER = re.compile(r"answer\s*[:：]?\s*\**\s*(?:program\s+)?\(?([AB])\b", re.IGNORECASE)
-
-
-@dataclass
-class SynthInput:
-    name: str
-    text: str
-    large: bool = False  # from the max-size generator: failing it means "too slow"
-    validated: bool = True  # False: an input validator rejected it (it then splits no cluster)
+# A judge's graded verdict nearer even than this is a tie: the pair is left to support. Not
+# measured yet: the 135M test model guesses at 0.47-0.53, a margin keeps such noise out.
+JUDGE_MARGIN = 0.1
 
 
 @dataclass
@@ -68,94 +55,6 @@ class Selection:
     tests: list[DistinguishingTest] = field(default_factory=list)  # what --export-tests writes
 
 
-def _parse_inputs(ctx: RunContext, reply: str, limit: int) -> list[str]:
-    blocks = [b for b in _FENCE.findall(reply)]
-    found: list[str] = []
-    for block in blocks:
-        text = block.strip("\n")
-        if not text.strip():
-            continue
-        if ctx.problem.kind is ProblemKind.FUNCTION:
-            try:  # an argument list must be a JSON array
-                value = json.loads(text)
-            except ValueError:
-                continue
-            text = json.dumps(value if isinstance(value, list) else [value])
-        else:
-            text = text + "\n"
-        if text not in found:
-            found.append(text)
-    return found[:limit]
-
-
-def synthesize_inputs(ctx: RunContext, with_generator: bool = True) -> list[SynthInput]:
-    """Inputs to tell candidates apart, from three requests sent as one batch.
-
-    - a few small tricky inputs written by the model;
-    - a generator of one maximum-size input (catches candidates too slow for the limits);
-    - a generator of one small random input, run with ``num_random_inputs`` seeds: the
-      model's hand-written few are often near-trivial (``4 4``, ``4 5``, ...), and random
-      small cases reach the ones a wrong program fails.
-
-    Inputs identical to public ones, or to each other, are dropped: there every candidate in
-    the running already agrees.
-    """
-    k = ctx.config.num_inputs
-    requests = [Request(tuple(input_synthesis_messages(ctx.problem, k)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7))]
-    if with_generator:
-        requests.append(Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)))
-        if ctx.config.num_random_inputs > 0:
-            requests.append(Request(tuple(random_input_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)))
-    replies = ctx.generate(requests, "synthesize")
-    seen = {t.input.strip() for t in ctx.problem.public_tests}
-    inputs: list[SynthInput] = []
-
-    def add(name: str, text: str, large: bool = False) -> None:
-        if text.strip() and text.strip() not in seen:
-            seen.add(text.strip())
-            inputs.append(SynthInput(name, text if text.endswith("\n") else text + "\n", large))
-
-    for i, text in enumerate(_parse_inputs(ctx, replies[0][0].text, k)):
-        add(f"synth-{i + 1}", text)
-    if with_generator:
-        code = extract_code(replies[1][0].text)
-        if code is not None:
-            (text,) = _generated_inputs(ctx, code, GENERATOR_LIMITS, "generator")
-            if text is not None:
-                add("large", text, large=True)
-        if len(replies) > 2 and (code := extract_code(replies[2][0].text)) is not None:
-            seeds = [ctx.config.seed * 1000 + i for i in range(1, ctx.config.num_random_inputs + 1)]
-            for i, text in enumerate(_generated_inputs(ctx, code, RANDOM_INPUT_LIMITS, "random_generator", seeds)):
-                if text is not None:
-                    add(f"random-{i + 1}", text)
-    if ctx.trace is not None:
-        ctx.trace.event("synthesized_inputs", inputs=[{"name": s.name, "large": s.large, "input": s.text[:4000], "bytes": len(s.text)} for s in inputs])
-    return inputs
-
-
-# Run before a seeded generator: the seed comes on stdin, so one sandbox call runs every seed
-# and the model's code needs no seed handling of its own.
-_SEED_FROM_STDIN = "import random as _sstar_random, sys as _sstar_sys; _sstar_random.seed(int(_sstar_sys.stdin.readline()))"
-
-
-def _generated_inputs(ctx: RunContext, code: str, limits: Limits, event: str, seeds: Sequence[int] | None = None) -> list[str | None]:
-    """What a model-written input generator prints: once, or once per seed; None where a run failed.
-
-    The generator is a plain stdio program, even for function-call problems.
-    """
-    stdins = [""] if seeds is None else [f"{seed}\n" for seed in seeds]
-    program = code if seeds is None else prepend_statements(code, [_SEED_FROM_STDIN])
-    if program is None:  # does not parse: every run would fail
-        return [None] * len(stdins)
-    stdio = replace(ctx.problem, kind=ProblemKind.STDIO, function=None)
-    outcomes = run_inputs(program, stdio, ctx.sandbox, stdins, limits)
-    texts = [o.stdout.decode("utf-8", "replace") if o.status is RunStatus.OK else "" for o in outcomes]
-    if ctx.trace is not None:
-        runs = [{"seed": seed, "status": o.status, "bytes": len(o.stdout), "stderr": o.stderr_tail} for seed, o in zip(seeds or [None], outcomes)]
-        ctx.trace.event(event, program=code, runs=runs)
-    return [text if text.strip() else None for text in texts]
-
-
 def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequence[SynthInput]) -> dict[int, list[RunOutcome]]:
     """Every candidate on every input; identical programs run once."""
     by_code: dict[str, list[RunOutcome]] = {}
@@ -170,7 +69,7 @@ def run_behaviour(ctx: RunContext, candidates: Sequence[Candidate], inputs: Sequ
     return result
 
 
-def _same(ctx: RunContext) -> Same:
+def agreement(ctx: RunContext) -> Same:
     """The problem's checker as the table's "agree" (both outcomes ran fine)."""
     checker = parse_checker("json" if ctx.problem.kind is ProblemKind.FUNCTION else _comparable(ctx.problem.checker))
     return lambda a, b: checker.check(a.output, b.output).ok
@@ -185,23 +84,25 @@ def _outcome(o: RunOutcome) -> Outcome:
     return Outcome(o.status.value, o.stdout.decode("utf-8", "replace") if o.status is RunStatus.OK else "")
 
 
-def behaviour_table(pool: Sequence[Candidate], inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]]) -> BehaviourTable:
-    """The sandbox's outcomes as the pure decision's table (candidates x inputs)."""
+def behaviour_table(
+    pool: Sequence[Candidate], inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]], *, trust_unchecked: bool = False
+) -> BehaviourTable:
+    """The sandbox's outcomes as the pure decision's table (candidates x inputs).
+
+    Every input here was accepted (rejected ones never reach the table). A failure counts
+    against a program only on an input a usable validator passed (``SynthInput.validated``),
+    or on every input with ``trust_unchecked`` (the majority baseline, which validates nothing).
+    """
     return BehaviourTable(
         candidates=tuple(c.index for c in pool),
-        inputs=tuple(InputInfo(s.name, len(s.text), s.large, s.validated) for s in inputs),
+        inputs=tuple(InputInfo(s.name, len(s.text), s.large, True, s.validated or trust_unchecked) for s in inputs),
         outcomes={c.index: tuple(_outcome(o) for o in behaviour[c.index]) for c in pool},
     )
 
 
-def parse_answer(text: str) -> str | None:
-    """The model's final 'Answer: A|B' (the last one wins: models revise themselves)."""
-    found = _ANSWER.findall(text)
-    return found[-1].upper() if found else None
-
-
 def llm_judge(ctx: RunContext, pool: Sequence[Candidate], inputs: Sequence[SynthInput], behaviour: dict[int, list[RunOutcome]]) -> Judge:
-    """The model as ``decide``'s judge: one pair, both orders; a winner only when both agree."""
+    """The model as ``decide``'s judge (sstar.pipeline.judging: reasoning, then a forced and
+    graded A/B answer, both orders); a graded verdict within ``JUDGE_MARGIN`` of even is a tie."""
     by_index = {c.index: c for c in pool}
     pairs = 0
 
@@ -211,20 +112,14 @@ def llm_judge(ctx: RunContext, pool: Sequence[Candidate], inputs: Sequence[Synth
         if pairs == 1:
             ctx.emit("select", "behaviours of comparable support differ; judging them pairwise")
         ra, rb = a.representative, b.representative
-        ca, cb = by_index[ra].code or "", by_index[rb].code or ""
-        oa, ob = behaviour[ra][k], behaviour[rb][k]
-        params = ctx.params(temperature=0.0, max_tokens=400)
-        requests = [
-            Request(tuple(judge_messages(ctx.problem, inputs[k].text, ca, oa, cb, ob, ctx.language)), 1, params),
-            Request(tuple(judge_messages(ctx.problem, inputs[k].text, cb, ob, ca, oa, ctx.language)), 1, params),
-        ]
-        replies = ctx.generate(requests, "judge")
-        first, second = parse_answer(replies[0][0].text), parse_answer(replies[1][0].text)
-        # Order swapped in the second prompt: "A" there means b. Count only agreement.
-        winner: Literal["A", "B"] | None = "A" if (first, second) == ("A", "B") else "B" if (first, second) == ("B", "A") else None
+        verdict = judge_pair(ctx, inputs[k].text, by_index[ra].code or "", behaviour[ra][k], by_index[rb].code or "", behaviour[rb][k])
+        p_a = verdict.p_a
+        winner: Literal["A", "B"] | None = None
+        if p_a is not None and abs(p_a - 0.5) >= JUDGE_MARGIN:
+            winner = "A" if p_a > 0.5 else "B"
         if ctx.trace is not None:
-            ctx.trace.event("judge", pair=[ra, rb], input=inputs[k].name, answers=[first, second], winner=None if winner is None else (ra if winner == "A" else rb))
-        return PairVerdict(winner, None, answered=first is not None and second is not None, calls=len(requests))
+            ctx.trace.event("judge", pair=[ra, rb], input=inputs[k].name, p_a=p_a, winner=None if winner is None else (ra if winner == "A" else rb))
+        return PairVerdict(winner, p_a, answered=verdict.answered, calls=verdict.calls)
 
     return judge
 
@@ -255,7 +150,7 @@ def select_sstar(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
     if len({program_fingerprint(c.code or "") for c in survivors}) == 1:
         return single_choice(survivors[0], survivors)
     ctx.emit("select", f"{len(survivors)} candidates pass the public tests; writing inputs to tell them apart")
-    inputs = synthesize_inputs(ctx)
+    inputs = synthesize_validated_inputs(ctx, survivors)
     return choose_by_behaviour(ctx, survivors, inputs, use_judge=True)
 
 
@@ -267,7 +162,7 @@ def choose_by_behaviour(ctx: RunContext, pool: Sequence[Candidate], inputs: list
     table = behaviour_table(pool, inputs, behaviour)
     cfg = ctx.config
     judge = llm_judge(ctx, pool, inputs, behaviour) if use_judge else None
-    decision = decide(table, _same(ctx), judge, min_support=cfg.judge_min_support, max_pairs=cfg.max_judge_pairs)
+    decision = decide(table, agreement(ctx), judge, min_support=cfg.judge_min_support, max_pairs=cfg.max_judge_pairs)
     ctx.judge_calls += decision.judge_calls
     selection = _selection(ctx, pool, inputs, behaviour, decision)
     n = len(decision.clusters)
@@ -324,10 +219,10 @@ def select_majority(ctx: RunContext, candidates: Sequence[Candidate]) -> Selecti
         return Selection(None)
     if len(pool) == 1:
         return single_choice(pool[0], pool)
-    inputs = synthesize_inputs(ctx, with_generator=False)
-    inputs += [SynthInput(f"public-{t.name}", t.input) for t in ctx.problem.public_tests]
+    inputs = handwritten_inputs(ctx)
+    inputs += [SynthInput(f"public-{t.name}", t.input, validated=True) for t in ctx.problem.public_tests]
     behaviour = run_behaviour(ctx, pool, inputs)
-    decision = decide_majority(behaviour_table(pool, inputs, behaviour), _same(ctx))
+    decision = decide_majority(behaviour_table(pool, inputs, behaviour, trust_unchecked=True), agreement(ctx))
     selection = _selection(ctx, pool, inputs, behaviour, decision)
     # Majority never looks at public verdicts: a choice that fails one is not settled.
     chosen = selection.chosen
