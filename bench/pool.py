@@ -207,16 +207,18 @@ class ProblemRow:
     b_by_tag: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def compare(a: RunPool, b: RunPool | None, score: Scorer) -> ProblemRow:
+def compare(a: RunPool, b: RunPool | None, score: Scorer, score_b: Scorer | None = None) -> ProblemRow:
+    """``score_b``: B's scorer when its programs are in another language (default: ``score``)."""
+    score_b = score_b or score
     row = ProblemRow(a.problem, pool_stats(a.candidates, score, a.plan_tokens), a.completion_tokens)
     row.a_by_tag = by_tag(a.candidates, score)
     if b is not None:
-        row.b_by_tag = by_tag(b.candidates, score)
-        row.b = pool_stats(b.candidates, score, b.plan_tokens)
+        row.b_by_tag = by_tag(b.candidates, score_b)
+        row.b = pool_stats(b.candidates, score_b, b.plan_tokens)
         row.b_completion_tokens = b.completion_tokens
         row.budget = min(a.generation_tokens, b.generation_tokens)
         row.a_at_budget = pool_stats(a.within(row.budget), score, a.plan_tokens)
-        row.b_at_budget = pool_stats(b.within(row.budget), score, b.plan_tokens)
+        row.b_at_budget = pool_stats(b.within(row.budget), score_b, b.plan_tokens)
     return row
 
 
@@ -280,7 +282,10 @@ def main(argv: list[str] | None = None) -> int:
         for pid in problems:
             a = runs_a[pid]
             problem = load_problem(find_problem(a, roots))
-            row = compare(a, runs_b.get(pid), sandbox_scorer(problem, sandbox, a.language))
+            b = runs_b.get(pid)
+            # Each run's programs are judged in their own language (issue 16 compares C++ with Python).
+            score_b = sandbox_scorer(problem, sandbox, b.language) if b is not None and b.language != a.language else None
+            row = compare(a, b, sandbox_scorer(problem, sandbox, a.language), score_b)
             rows.append(row)
             print(_line(f"{pid[:40]:40} A", row.a), flush=True)
             if row.b is not None and row.a_at_budget and row.b_at_budget:

@@ -139,3 +139,14 @@ def test_paired_counts_at_full_and_equal_tokens():
     assert row.b_at_budget.candidates == 2 and row.b_at_budget.behaviours == 1
     assert pool.paired([row], "all") == {"a_only": 0, "b_only": 0, "both": 1, "neither": 0}
     assert pool.paired([row], "budget") == {"a_only": 1, "b_only": 0, "both": 0, "neither": 0}
+
+
+def test_each_run_is_scored_by_its_own_scorer():
+    # Issue 16 compares C++ runs with Python runs: B's programs must be judged as B's language.
+    py = fake_scorer({"same": (True, True, "1")})
+    cpp = fake_scorer({"same": (False, False, "0")})
+    a = pool.RunPool("p", "", "python", [pool.PoolCandidate(0, "same", 10)])
+    b = pool.RunPool("p", "", "cpp", [pool.PoolCandidate(0, "same", 10)])
+    row = pool.compare(a, b, py, cpp)
+    assert row.a.ceiling and not row.b.ceiling and not row.b_at_budget.ceiling
+    assert row.b_by_tag and all(r["correct"] == 0 for r in row.b_by_tag.values())
