@@ -11,7 +11,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 
 from sstar.engine.base import Message, SamplingParams
 from sstar.engine.scripted import ScriptedEngine
@@ -19,6 +18,7 @@ from sstar.loaders import load_problem
 from sstar.pipeline.solve import solve
 from sstar.pipeline.types import SolveConfig, Strategy
 from sstar.trace import Trace
+from tests.test_batch import sandbox  # noqa: F401 - the module-scoped "auto" sandbox fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("bench_pool", ROOT / "bench" / "pool.py")
@@ -44,18 +44,6 @@ def script(messages: tuple[Message, ...], index: int, params: SamplingParams) ->
     if params.temperature == 0:
         return fence(RIGHT)
     return [fence(LUCKY), fence(RIGHT), "I give up."][index % 3]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    from sstar.sandbox import open_sandbox
-
-    try:
-        box = open_sandbox("auto")
-    except Exception as err:  # noqa: BLE001 - say why (not root and no Docker, say)
-        pytest.skip(f"no sandbox backend here: {err}")
-    with box:
-        yield box
 
 
 def make_problem(root: Path) -> Path:

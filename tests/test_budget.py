@@ -26,6 +26,7 @@ from sstar.pipeline.solve import solve
 from sstar.pipeline.types import SolveConfig, Strategy
 from sstar.problem import Problem, TestCase
 from sstar.trace import Trace
+from tests.test_batch import sandbox  # noqa: F401 - the module-scoped "auto" sandbox fixture
 
 RIGHT = "import sys\nd = sys.stdin.read().split()\nn = int(d[0])\nprint(max(map(int, d[1:1 + n])))\n"
 RIGHT_TOO = "import sys\nn, *a = map(int, sys.stdin.read().split())\nprint(max(a[:n]))\n"
@@ -52,18 +53,6 @@ def problem() -> Problem:
         checker="tokens",
         time_limit_s=2.0,
     )
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    from sstar.sandbox import open_sandbox
-
-    try:
-        box = open_sandbox("auto")
-    except Exception as err:  # noqa: BLE001 - report why, e.g. not root and no Docker
-        pytest.skip(f"no sandbox backend here: {err}")
-    with box:
-        yield box
 
 
 class Script:

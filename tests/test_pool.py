@@ -36,6 +36,7 @@ from sstar.pipeline.solve import solve
 from sstar.pipeline.types import SolveConfig, Strategy
 from sstar.problem import Problem, TestCase
 from sstar.trace import Trace
+from tests.test_batch import sandbox  # noqa: F401 - the module-scoped "auto" sandbox fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 RIGHT = "import sys\nd = sys.stdin.read().split()\nn = int(d[0])\nprint(max(map(int, d[1:1 + n])))\n"
@@ -64,18 +65,6 @@ def problem() -> Problem:
         checker="tokens",
         time_limit_s=2.0,
     )
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    from sstar.sandbox import open_sandbox
-
-    try:
-        box = open_sandbox("auto")
-    except Exception as err:  # noqa: BLE001 - say why (not root and no Docker, say)
-        pytest.skip(f"no sandbox backend here: {err}")
-    with box:
-        yield box
 
 
 def fence(code: str) -> str:

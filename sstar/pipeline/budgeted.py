@@ -63,7 +63,6 @@ REPAIR_PRIOR_RATIO = 0.2  # per token, repairs yielded 5x less
 # repair yield above the prior fresh one at once.
 PRIOR_SAMPLES = 8
 ASSUMED_SAMPLE_TOKENS = 350  # before anything is measured: a 1.5B sample in docs/benchmarks.md
-JUDGE_TOKENS_PER_PAIR = 800  # select.judge_pairs: both orders, max_tokens=400 each
 STAGES = ("generate", "repair", "synthesize", "judge")
 _BUDGET = re.compile(r"^\s*(?:(\d+)\s*(k?)\s*)?(?:(?:^|,)\s*(\d+(?:\.\d+)?)\s*s\s*)?$", re.IGNORECASE)
 
@@ -211,7 +210,9 @@ def _final_selection(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, c
     if not survivors or len({program_fingerprint(c.code or "") for c in survivors}) == 1 or cache.inputs is None:
         return select_sstar(ctx, candidates)  # these paths synthesize nothing (or do it once, here)
     # The judge is paid from the same budget: as many pairs as the tokens left allow.
-    pairs = min(ctx.config.max_judge_pairs, max(0, acct.tokens - acct.spent) // JUDGE_TOKENS_PER_PAIR)
+    # A pair costs at most both orders' reasoning plus their one-token forced answers (sstar.pipeline.judging).
+    per_pair = 2 * (ctx.config.judge_reason_tokens + 1)
+    pairs = min(ctx.config.max_judge_pairs, max(0, acct.tokens - acct.spent) // per_pair)
     config = ctx.config
     ctx.config = replace(config, max_judge_pairs=pairs)
     before = ctx.completion_tokens
