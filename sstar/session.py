@@ -194,10 +194,12 @@ class Session:
         """Solve every problem under ``paths``, one record per problem in ``out`` (see sstar.batch)."""
         from sstar.batch import run_batch, select_problems
 
-        select_problems(paths, limit)  # a bad path fails before the model loads
+        # A bad path fails before the model loads; the problems found are what run_batch gets
+        # (a dataset file is parsed once, not again there).
+        selected = select_problems(paths, limit)
         return run_batch(
-            paths, out, self.engine, self.sandbox, config or self.config,
-            resume=resume, workers=workers, limit=limit, model_name=self.model_name, progress=progress, trace_dir=trace_dir,
+            selected, out, self.engine, self.sandbox, config or self.config,
+            resume=resume, workers=workers, model_name=self.model_name, progress=progress, trace_dir=trace_dir,
         )  # fmt: skip
 
     def check(

@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
         config = apply_budget(config, budget, set_budget)
         if config.set_budget_tokens and ray is not None:
             raise SstarError("--set-budget runs on this machine only; drop --ray or use --budget (per problem)")
-        select_problems(paths, limit)  # fail fast on a bad path, before loading a model
+        selected = select_problems(paths, limit)  # fail fast on a bad path, before loading a model
         exec_cache = (cache_dir or True) if cache else False
         if ray is not None:
             _batch_on_ray(paths, out, ray, ray_cpus, config, model, sandbox, exec_cache, completion_cache, trace_dir, resume, limit)
@@ -119,9 +119,7 @@ def register(app: typer.Typer) -> None:
             session.open()  # the sandbox, then the model: now, not inside the progress bar
             check_endpoint(session.engine)
             with BatchBar() as bar:
-                summary = session.batch(
-                    paths, out, resume=resume, workers=workers, limit=limit, progress=bar, trace_dir=trace_dir
-                )
+                summary = session.batch(selected, out, resume=resume, workers=workers, progress=bar, trace_dir=trace_dir)
         _print_summary(summary)
 
 
