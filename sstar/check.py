@@ -444,6 +444,11 @@ def check_repository(
         )
     if solve_missing and engine is None:
         raise CheckError("--solve-missing needs a model (--model)")
+    override = None
+    if checker is not None:
+        from sstar.judge import checker_override
+
+        override = checker_override(checker)  # parsed (and a bad one refused) once, before any problem
     summary = CheckSummary(root=root, problems=[], require_solutions=require_solutions, notes=notes)
     for target in targets:
         check = ProblemCheck(target)
@@ -454,10 +459,8 @@ def check_repository(
         if target.load_error is not None or target.problem is None:
             check.time_s = time.monotonic() - t0
             continue
-        if checker is not None:
-            from sstar.judge import with_checker
-
-            target.problem = with_checker(target.problem, checker)
+        if override is not None:
+            target.problem = replace(target.problem, checker=override[0], validator=override[1])
         solutions = list(target.solutions)
         generated: Path | None = None
         if not any(s.must_pass for s in solutions) and solve_missing:
