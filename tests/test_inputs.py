@@ -152,6 +152,33 @@ def test_a_validator_that_rejects_the_samples_is_not_used(sandbox: Sandbox) -> N
         assert [s.name for s in accepted] == ["synth-1"] and not accepted[0].validated and rejected == []
 
 
+def test_a_validator_too_slow_for_an_input_keeps_it_unchecked(sandbox: Sandbox) -> None:
+    # A validator that times out on the max-size input says nothing about it: the input stays
+    # (a too-slow candidate is still caught there), marked unchecked.
+    ctx = _ctx(sandbox)
+    slow_on_big = VALIDATOR + "if len(lines[1]) > 30:\n    while True:\n        pass\n"
+    validator = prepare_validator(ctx, slow_on_big)
+    assert validator.usable, validator.note
+    big = SynthInput("large", "6\n" + " ".join(["20"] * 6) + " " * 30 + "\n", large=True)
+    accepted, rejected = validate_inputs(ctx, [big, SynthInput("synth-1", "2\n3 4\n")], validator)
+    assert [(s.name, s.validated) for s in accepted] == [("large", False), ("synth-1", True)] and rejected == []
+
+
+def test_a_validator_that_rejects_every_input_leaves_them_in_unchecked(sandbox: Sandbox) -> None:
+    # Usable on the samples, yet rejecting all the model wrote: more likely wrong than all of
+    # them, so selection keeps them (unchecked) instead of choosing with no input at all.
+    picky = VALIDATOR + "if lines[1] != '1 5 2' and lines[1] != '7':\n    sys.exit('not a sample')\n"
+    engine = ScriptedEngine([
+        ("VALIDATES", _fence(picky)),
+        ("largest the constraints allow", "I cannot."),
+        ("random valid input", "I cannot."),
+        ("new test", "```\n2\n3 4\n```\n```\n3\n1 5 9\n```\n"),
+    ])  # fmt: skip
+    ctx = _ctx(sandbox, engine, num_inputs=2, num_random_inputs=0, hypothesis_examples=0)
+    inputs = synthesize_validated_inputs(ctx, [_cand(0, RIGHT), _cand(1, CAPPED)])
+    assert [(s.name, s.validated) for s in inputs] == [("synth-1", False), ("synth-2", False)]
+
+
 def test_structure_checks_that_generalise() -> None:
     ctx = RunContext(
         Problem("p", "P", "", public_tests=(TestCase("1", "3 2\n1 2 3\n", ""), TestCase("2", "4 1\n1 1 1 1\n", ""))),

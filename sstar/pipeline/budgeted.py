@@ -199,7 +199,8 @@ def _contender_sizes(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, s
     for cand in new:
         cache.outcomes[program_fingerprint(cand.code or "")] = ran[cand.index]
     behaviour = {c.index: cache.outcomes[program_fingerprint(c.code or "")] for c in survivors}
-    table = behaviour_table(survivors, inputs, behaviour)  # the same table and rule choose_by_behaviour decides on
+    # The same table and rule choose_by_behaviour decides on.
+    table = behaviour_table(survivors, inputs, behaviour, trust_unchecked=not ctx.config.validate_inputs)
     clusters = cluster(table, valid_inputs(table), agreement(ctx))
     fewest = min(cl.failures for cl in clusters)
     return [len(cl.members) for cl in clusters if cl.failures == fewest]

@@ -12,9 +12,9 @@ The rule (unchanged from the one select.py applied inline):
    (``same`` decides "agree"; the caller's checker lives there).
 3. Failures first: a behaviour that crashes or times out on an input where another runs is
    out of the running while a behaviour with fewer such failures exists. Only inputs a usable
-   validator passed (``checked``) count failures and split by them; on an unchecked input a
-   careful program that crashes may have met a malformed input, so there only different
-   outputs split (and a timeout on the max-size input, which says "too slow" either way).
+   validator passed (``checked``) count failures; on an unchecked input a careful program
+   that crashes may have met a malformed input, so there a crash still tells behaviours
+   apart but is no failure (a timeout on the max-size input is: "too slow" either way).
 4. Support: among the rest, only behaviours with at least ``min_support`` times the members
    of the largest go before the judge; a clearly larger behaviour wins unjudged.
 5. The judge sees cluster pairs among the first four, on the shortest input that separates
@@ -53,8 +53,9 @@ class InputInfo:
     # True: the input passed a usable validator (or needs none: a public input). A program
     # that crashes or times out on it fails. False (no usable validator): the input may be
     # malformed, and a careful program that crashes on it is not the wrong one (issue 15's
-    # second traced miss); it then splits only by different outputs, or by a timeout on the
-    # max-size input (too slow is still too slow).
+    # second traced miss): it still splits clusters (crashing is a behaviour; clustering must
+    # stay transitive), but it is no failure, except a timeout on the max-size input (too
+    # slow is still too slow).
     checked: bool = True
 
 
@@ -158,10 +159,8 @@ def _eq(a: Outcome, b: Outcome) -> bool:
     return a == b
 
 
-def _agree(same: Same, a: Outcome, b: Outcome, info: InputInfo | None = None) -> bool:
+def _agree(same: Same, a: Outcome, b: Outcome) -> bool:
     if not a.ok or not b.ok:
-        if info is not None and not info.checked and not (info.large and "tle" in (a.status, b.status)):
-            return True  # a failure on an unchecked input tells nothing about the program
         return a.status == b.status
     return same(a, b)
 
@@ -185,7 +184,7 @@ def cluster(table: BehaviourTable, valid: Sequence[int], same: Same = _eq) -> li
     for c in sorted(set(table.candidates)):
         outs = tuple(table.outcomes[c])
         for members, rep in groups:
-            if all(_agree(same, rep[i], outs[i], table.inputs[i]) for i in valid):
+            if all(_agree(same, rep[i], outs[i]) for i in valid):
                 members.append(c)
                 break
         else:
@@ -194,13 +193,13 @@ def cluster(table: BehaviourTable, valid: Sequence[int], same: Same = _eq) -> li
     return [ClusterResult(tuple(m), rep, failures=sum(counts_as_failure(table.inputs[i], rep[i]) for i in valid)) for m, rep in groups]
 
 
-def splits_of(clusters: Sequence[ClusterResult], valid: Sequence[int], same: Same = _eq, inputs: Sequence[InputInfo] | None = None) -> list[InputSplit]:
+def splits_of(clusters: Sequence[ClusterResult], valid: Sequence[int], same: Same = _eq) -> list[InputSplit]:
     found = []
     for i in valid:
         groups: list[list[int]] = []
         for k, cl in enumerate(clusters):
             for g in groups:
-                if _agree(same, clusters[g[0]].outcomes[i], cl.outcomes[i], inputs[i] if inputs is not None else None):
+                if _agree(same, clusters[g[0]].outcomes[i], cl.outcomes[i]):
                     g.append(k)
                     break
             else:
@@ -268,7 +267,7 @@ def decide(
         chosen_cluster=chosen_cluster,
         clusters=clusters,
         valid=tuple(valid),
-        splits=tuple(splits_of(clusters, valid, same, table.inputs)),
+        splits=tuple(splits_of(clusters, valid, same)),
         judged=tuple(judged),
         judge_calls=calls,
         no_verdict=no_verdict,
@@ -289,7 +288,7 @@ def decide_majority(table: BehaviourTable, same: Same = _eq) -> Decision:
         chosen_cluster=chosen_cluster,
         clusters=tuple(made),
         valid=tuple(valid),
-        splits=tuple(splits_of(made, valid, same, table.inputs)),
+        splits=tuple(splits_of(made, valid, same)),
     )
     return _with_confidence(decision, len(table.candidates), table)
 

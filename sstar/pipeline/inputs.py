@@ -202,6 +202,10 @@ def validate_inputs(ctx: RunContext, inputs: Sequence[SynthInput], validator: Va
         for s, outcome in zip(shaped, _run_validator(ctx, validator.code, [s.text for s in shaped])):
             if outcome.status is RunStatus.OK:
                 accepted.append(replace(s, validated=True))
+            elif outcome.status in (RunStatus.TLE, RunStatus.MLE, RunStatus.OLE):
+                # The validator was too slow or too big for the input (a max-size one, often):
+                # no verdict on it, so it stays, unchecked.
+                accepted.append(s)
             else:
                 rejected.append(Rejected(s.name, _reason(outcome)))
     else:
@@ -533,7 +537,12 @@ def synthesize_validated_inputs(ctx: RunContext, representatives: Sequence[Candi
             if text is not None:
                 add(f"random-{i + 1}", text)
     validator = prepare_validator(ctx, extract_code(replies[3][0].text) if len(replies) > 3 else None)
-    accepted, _ = validate_inputs(ctx, inputs, validator)
+    accepted, rejected = validate_inputs(ctx, inputs, validator)
+    if not accepted and validator.usable:
+        # A validator that rejects every input the model wrote (all passing the structure check)
+        # is more likely wrong than all of them: keep those, unchecked, rather than select blind.
+        by_validator = {r.name for r in rejected if not r.reason.startswith("structure:")}
+        accepted = [s for s in inputs if s.name in by_validator]
     minimal = search_distinguishing(ctx, representatives, generator_code=random_code, validator=validator) if random_code is not None else []
     result = minimal + [s for s in accepted if all(s.text.strip() != m.text.strip() for m in minimal)]
     if ctx.trace is not None:

@@ -159,7 +159,8 @@ def choose_by_behaviour(ctx: RunContext, pool: Sequence[Candidate], inputs: list
     if not inputs:
         return single_choice(pool[0], pool)
     behaviour = run_behaviour(ctx, pool, inputs)
-    table = behaviour_table(pool, inputs, behaviour)
+    # Validation switched off: nothing is checked, so every input counts failures as before.
+    table = behaviour_table(pool, inputs, behaviour, trust_unchecked=not ctx.config.validate_inputs)
     cfg = ctx.config
     judge = llm_judge(ctx, pool, inputs, behaviour) if use_judge else None
     decision = decide(table, agreement(ctx), judge, min_support=cfg.judge_min_support, max_pairs=cfg.max_judge_pairs)
