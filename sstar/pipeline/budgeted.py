@@ -181,6 +181,15 @@ def _spend(ctx: RunContext, acct: BudgetAccount, stage: str, before: int) -> int
     return spent
 
 
+def _runs(ctx: RunContext, cache: _Behaviours, survivors: list[Candidate], inputs: list[SynthInput]) -> dict[int, list[RunOutcome]]:
+    """Each survivor's outcomes on the selection inputs; a program runs on them once per solve."""
+    new = [c for c in survivors if program_fingerprint(c.code or "") not in cache.outcomes]
+    ran = run_behaviour(ctx, new, inputs)
+    for cand in new:
+        cache.outcomes[program_fingerprint(cand.code or "")] = ran[cand.index]
+    return {c.index: cache.outcomes[program_fingerprint(c.code or "")] for c in survivors}
+
+
 def _contender_sizes(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, survivors: list[Candidate]) -> list[int]:
     """Sizes of the behaviours among the survivors that ``choose_by_behaviour`` would consider."""
     if len({program_fingerprint(c.code or "") for c in survivors}) == 1:
@@ -194,11 +203,7 @@ def _contender_sizes(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, s
     inputs = cache.inputs
     if not inputs:
         return [len(survivors)]  # nothing to tell them apart: select_sstar takes them as one
-    new = [c for c in survivors if program_fingerprint(c.code or "") not in cache.outcomes]
-    ran = run_behaviour(ctx, new, inputs)
-    for cand in new:
-        cache.outcomes[program_fingerprint(cand.code or "")] = ran[cand.index]
-    behaviour = {c.index: cache.outcomes[program_fingerprint(c.code or "")] for c in survivors}
+    behaviour = _runs(ctx, cache, survivors, inputs)
     # The same table and rule choose_by_behaviour decides on.
     table = behaviour_table(survivors, inputs, behaviour, trust_unchecked=not ctx.config.validate_inputs)
     clusters = cluster(table, valid_inputs(table), agreement(ctx))
@@ -218,7 +223,8 @@ def _final_selection(ctx: RunContext, acct: BudgetAccount, cache: _Behaviours, c
     ctx.config = replace(config, max_judge_pairs=pairs)
     before = ctx.completion_tokens
     try:
-        return choose_by_behaviour(ctx, survivors, cache.inputs, use_judge=pairs > 0)
+        behaviour = _runs(ctx, cache, survivors, cache.inputs)  # already run, wave by wave
+        return choose_by_behaviour(ctx, survivors, cache.inputs, use_judge=pairs > 0, behaviour=behaviour)
     finally:
         ctx.config = config
         _spend(ctx, acct, "judge", before)

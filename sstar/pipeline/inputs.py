@@ -485,22 +485,40 @@ def generated_inputs(ctx: RunContext, code: str, limits: Limits, event: str, see
     return [text if text.strip() else None for text in texts]
 
 
-def handwritten_inputs(ctx: RunContext) -> list[SynthInput]:
-    """Only the model's few hand-written inputs, unvalidated (the majority baseline's inputs).
+def _handwritten_request(ctx: RunContext) -> Request:
+    return Request(tuple(input_synthesis_messages(ctx.problem, ctx.config.num_inputs)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7))
 
-    Inputs identical to public ones, or to each other, are dropped.
-    """
-    k = ctx.config.num_inputs
-    (reply,) = ctx.generate([Request(tuple(input_synthesis_messages(ctx.problem, k)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7))], "synthesize")
-    seen = {t.input.strip() for t in ctx.problem.public_tests}
-    inputs: list[SynthInput] = []
-    for i, text in enumerate(_parse_inputs(ctx, reply[0].text if reply else "", k)):
-        if text.strip() and text.strip() not in seen:
-            seen.add(text.strip())
-            inputs.append(SynthInput(f"synth-{i + 1}", text if text.endswith("\n") else text + "\n"))
+
+class _NewInputs(list[SynthInput]):
+    """Inputs in the order found; one identical to a public input, or to an earlier one, is
+    dropped: there every candidate in the running already agrees."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        super().__init__()
+        self._seen = {t.input.strip() for t in ctx.problem.public_tests}
+
+    def add(self, name: str, text: str, large: bool = False) -> None:
+        if text.strip() and text.strip() not in self._seen:
+            self._seen.add(text.strip())
+            self.append(SynthInput(name, text if text.endswith("\n") else text + "\n", large))
+
+
+def _trace_inputs(ctx: RunContext, inputs: Sequence[SynthInput]) -> None:
     if ctx.trace is not None:
-        ctx.trace.event("synthesized_inputs", inputs=[{"name": s.name, "large": s.large, "validated": s.validated, "input": s.text[:4000], "bytes": len(s.text)} for s in inputs])
-    return inputs
+        ctx.trace.event(
+            "synthesized_inputs",
+            inputs=[{"name": s.name, "large": s.large, "validated": s.validated, "shrunk_from": s.shrunk_from, "input": s.text[:4000], "bytes": len(s.text)} for s in inputs],
+        )  # fmt: skip
+
+
+def handwritten_inputs(ctx: RunContext) -> list[SynthInput]:
+    """Only the model's few hand-written inputs, unvalidated (the majority baseline's inputs)."""
+    (reply,) = ctx.generate([_handwritten_request(ctx)], "synthesize")
+    inputs = _NewInputs(ctx)
+    for i, text in enumerate(_parse_inputs(ctx, reply[0].text if reply else "", ctx.config.num_inputs)):
+        inputs.add(f"synth-{i + 1}", text)
+    _trace_inputs(ctx, inputs)
+    return list(inputs)
 
 
 def synthesize_validated_inputs(ctx: RunContext, representatives: Sequence[Candidate]) -> list[SynthInput]:
@@ -509,21 +527,15 @@ def synthesize_validated_inputs(ctx: RunContext, representatives: Sequence[Candi
     hypothesis search for a minimal distinguishing input, which goes first."""
     k = ctx.config.num_inputs
     requests = [
-        Request(tuple(input_synthesis_messages(ctx.problem, k)), 1, ctx.params(temperature=0.4, max_tokens=700, seed_offset=7)),
+        _handwritten_request(ctx),
         Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)),
         Request(tuple(random_input_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)),
     ]
     if ctx.config.validate_inputs:
         requests.append(Request(tuple(validator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=700, code=True)))
     replies = ctx.generate(requests, "synthesize")
-    seen = {t.input.strip() for t in ctx.problem.public_tests}
-    inputs: list[SynthInput] = []
-
-    def add(name: str, text: str, large: bool = False) -> None:
-        if text.strip() and text.strip() not in seen:
-            seen.add(text.strip())
-            inputs.append(SynthInput(name, text if text.endswith("\n") else text + "\n", large))
-
+    inputs = _NewInputs(ctx)
+    add = inputs.add
     for i, text in enumerate(_parse_inputs(ctx, replies[0][0].text, k)):
         add(f"synth-{i + 1}", text)
     if (code := extract_code(replies[1][0].text)) is not None:
@@ -545,9 +557,5 @@ def synthesize_validated_inputs(ctx: RunContext, representatives: Sequence[Candi
         accepted = [s for s in inputs if s.name in by_validator]
     minimal = search_distinguishing(ctx, representatives, generator_code=random_code, validator=validator) if random_code is not None else []
     result = minimal + [s for s in accepted if all(s.text.strip() != m.text.strip() for m in minimal)]
-    if ctx.trace is not None:
-        ctx.trace.event(
-            "synthesized_inputs",
-            inputs=[{"name": s.name, "large": s.large, "validated": s.validated, "shrunk_from": s.shrunk_from, "input": s.text[:4000], "bytes": len(s.text)} for s in result],
-        )  # fmt: skip
+    _trace_inputs(ctx, result)
     return result

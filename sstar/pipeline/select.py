@@ -154,11 +154,16 @@ def select_sstar(ctx: RunContext, candidates: Sequence[Candidate]) -> Selection:
     return choose_by_behaviour(ctx, survivors, inputs, use_judge=True)
 
 
-def choose_by_behaviour(ctx: RunContext, pool: Sequence[Candidate], inputs: list[SynthInput], *, use_judge: bool) -> Selection:
-    """Run ``pool`` on ``inputs``, then let ``decide`` choose (the model judges when ``use_judge``)."""
+def choose_by_behaviour(
+    ctx: RunContext, pool: Sequence[Candidate], inputs: list[SynthInput], *, use_judge: bool,
+    behaviour: dict[int, list[RunOutcome]] | None = None,
+) -> Selection:
+    """Run ``pool`` on ``inputs`` (unless ``behaviour`` holds those runs already), then let
+    ``decide`` choose (the model judges when ``use_judge``)."""
     if not inputs:
         return single_choice(pool[0], pool)
-    behaviour = run_behaviour(ctx, pool, inputs)
+    if behaviour is None:
+        behaviour = run_behaviour(ctx, pool, inputs)
     # Validation switched off: nothing is checked, so every input counts failures as before.
     table = behaviour_table(pool, inputs, behaviour, trust_unchecked=not ctx.config.validate_inputs)
     cfg = ctx.config
