@@ -254,3 +254,22 @@ def test_the_judge_always_answers_with_the_real_model(engine: LlamaEngine) -> No
         assert v.p_a is not None and 0.0 <= v.p_a <= 1.0
         assert [o.source for o in v.orders] == ["graded", "graded"]
         assert v.winner in ("A", "B") or v.p_a == 0.5
+
+
+def test_a_registry_model_is_cached_by_its_content_not_its_file_date(tmp_path) -> None:
+    # The completion cache's key must survive a reinstall (a new mtime) or another machine:
+    # a registry model is named by its verified sha256; a bare path by size and mtime.
+    import shutil
+
+    from sstar.engine import open_engine
+    from sstar.models import REGISTRY
+
+    with open_engine("smollm2-135m", n_threads=2) as named:
+        assert REGISTRY["smollm2-135m"].sha256 in named.identity
+        copy = tmp_path / "copy.gguf"
+        shutil.copyfile(named.model_path, copy)
+    with LlamaEngine(copy, n_threads=2, verify_load=False) as bare:
+        first = bare.identity
+        assert REGISTRY["smollm2-135m"].sha256 not in first
+        os.utime(copy, ns=(0, 0))
+        assert bare.identity != first  # a changed file is not taken for the same model

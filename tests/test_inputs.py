@@ -132,6 +132,19 @@ def test_an_invalid_input_is_rejected_and_never_splits(sandbox: Sandbox) -> None
     assert search["minimal"] is None and search["rejected"] > 0  # every disagreement was on an invalid input
 
 
+def test_no_random_generator_is_asked_for_when_nothing_would_run_it(sandbox: Sandbox) -> None:
+    engine = ScriptedEngine([
+        ("VALIDATES", _fence(VALIDATOR)),
+        ("largest the constraints allow", _fence(ANSWER_PRINTER)),
+        ("new test", "```\n2\n3 4\n```\n"),
+    ])  # fmt: skip
+    ctx = _ctx(sandbox, engine, num_inputs=1, num_random_inputs=0, hypothesis_examples=0)
+    inputs = synthesize_validated_inputs(ctx, [_cand(0, RIGHT), _cand(1, SLOPPY)])
+    assert [s.name for s in inputs] == ["synth-1"]
+    assert not any("random valid input" in m.content for r in engine.requests for m in r.messages)
+    assert len(engine.batches[0]) == 3  # hand-written, max-size generator, validator
+
+
 def test_a_generator_that_prints_an_answer_is_rejected(sandbox: Sandbox) -> None:
     ctx = _ctx(sandbox)
     validator = prepare_validator(ctx, VALIDATOR)

@@ -70,12 +70,14 @@ def _llama(
     **_: Any,
 ) -> Engine:
     from sstar.engine.llama import LlamaEngine
-    from sstar.models import resolve_model
+    from sstar.models import REGISTRY, resolve_model
 
     path = resolve_model(arg)
+    # A registry model was verified against its pinned sha256 by resolve_model: that names its content.
+    spec = REGISTRY.get(arg)
     return LlamaEngine(
         path, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers, verbose=verbose, label=arg,
-        kv_unified=kv_unified,
+        kv_unified=kv_unified, content_id=spec.sha256 if spec is not None else None,
     )  # fmt: skip
 
 

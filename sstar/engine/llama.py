@@ -246,6 +246,8 @@ class LlamaEngine(Engine):
     ``verify_load``: when choosing the options here, verify them by a probe in a child
     process (cached per build and model: see sstar.engine.safety); False takes the
     decision's first choice unverified.
+    ``content_id``: the model file's verified sha256 when the caller knows it (a registry
+    model): the completion cache's key then survives a reinstall, another folder or machine.
     """
 
     name = "llama"
@@ -264,8 +266,10 @@ class LlamaEngine(Engine):
         flash_attn: bool | None = None,
         load_options: LoadOptions | None = None,
         verify_load: bool = True,
+        content_id: str | None = None,
     ) -> None:
         super().__init__()
+        self.content_id = content_id
         self._lib: Any = None  # close() before the library is loaded: nothing to free
         self._model: Any = None
         self._ctx: Any = None
@@ -320,8 +324,11 @@ class LlamaEngine(Engine):
 
     @property
     def identity(self) -> str:
-        st = self.model_path.stat()
         version = getattr(self._lib, "__version__", "?")
+        if self.content_id:
+            return f"llama.cpp {version}:{self.model_path.name}:sha256:{self.content_id}"
+        # An unknown file: its size and mtime stand in for its content (hashing 1 GB per run would not pay).
+        st = self.model_path.stat()
         return f"llama.cpp {version}:{self.model_path.name}:{st.st_size}:{st.st_mtime_ns}"
 
     def render(self, messages: Sequence[Message], params: SamplingParams | None = None) -> str:

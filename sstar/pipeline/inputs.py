@@ -526,29 +526,35 @@ def synthesize_validated_inputs(ctx: RunContext, representatives: Sequence[Candi
     random generator) plus a validator, in one engine batch; every input validated; then the
     hypothesis search for a minimal distinguishing input, which goes first."""
     k = ctx.config.num_inputs
-    requests = [
-        _handwritten_request(ctx),
-        Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)),
-        Request(tuple(random_input_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)),
-    ]
+    requests = {
+        "handwritten": _handwritten_request(ctx),
+        "large": Request(tuple(generator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True)),
+    }
+    # The random generator feeds the seeded runs and the hypothesis search: asked only when one of them will run.
+    if ctx.config.num_random_inputs > 0 or ctx.config.hypothesis_examples > 0:
+        requests["random"] = Request(tuple(random_input_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=600, code=True))
     if ctx.config.validate_inputs:
-        requests.append(Request(tuple(validator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=700, code=True)))
-    replies = ctx.generate(requests, "synthesize")
+        requests["validator"] = Request(tuple(validator_messages(ctx.problem)), 1, ctx.params(temperature=0.0, max_tokens=700, code=True))
+    replies = dict(zip(requests, ctx.generate(list(requests.values()), "synthesize")))
+
+    def reply_code(name: str) -> str | None:
+        return extract_code(replies[name][0].text) if name in replies and replies[name] else None
+
     inputs = _NewInputs(ctx)
     add = inputs.add
-    for i, text in enumerate(_parse_inputs(ctx, replies[0][0].text, k)):
+    for i, text in enumerate(_parse_inputs(ctx, replies["handwritten"][0].text if replies["handwritten"] else "", k)):
         add(f"synth-{i + 1}", text)
-    if (code := extract_code(replies[1][0].text)) is not None:
+    if (code := reply_code("large")) is not None:
         (text,) = generated_inputs(ctx, code, GENERATOR_LIMITS, "generator")
         if text is not None:
             add("large", text, large=True)
-    random_code = extract_code(replies[2][0].text)
+    random_code = reply_code("random")
     if random_code is not None and ctx.config.num_random_inputs > 0:
         seeds = [ctx.config.seed * 1000 + i for i in range(1, ctx.config.num_random_inputs + 1)]
         for i, text in enumerate(generated_inputs(ctx, random_code, RANDOM_INPUT_LIMITS, "random_generator", seeds)):
             if text is not None:
                 add(f"random-{i + 1}", text)
-    validator = prepare_validator(ctx, extract_code(replies[3][0].text) if len(replies) > 3 else None)
+    validator = prepare_validator(ctx, reply_code("validator"))
     accepted, rejected = validate_inputs(ctx, inputs, validator)
     if not accepted and validator.usable:
         # A validator that rejects every input the model wrote (all passing the structure check)
