@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sstar.engine import Message, Request, SamplingParams, ScriptedEngine
+from sstar.engine import Completion, Message, Request, SamplingParams, ScriptedEngine
 from sstar.engine.cache import CachingEngine, request_key
 from sstar.pipeline.solve import solve
 from sstar.pipeline.types import SolveConfig, Strategy
@@ -54,6 +54,44 @@ def test_unseeded_sampling_is_never_cached_and_a_corrupt_entry_is_a_miss(tmp_pat
     entry.write_text("{not json")
     assert cache.generate([greedy])[0][0].text == "answer 4"  # regenerated
     assert json.loads(entry.read_text())["completions"][0]["text"] == "answer 4"  # and rewritten
+
+
+def _seeded_model(messages, index, params):  # as every engine does: sample i of a request draws with seed + i
+    return f"sample with seed {params.seed + index}"
+
+
+def test_samples_are_found_again_in_another_grouping_and_only_the_rest_is_generated(tmp_path: Path) -> None:
+    # S*'s 16 samples, then the budgeted strategy's waves of 8 over the same seeds: the samples
+    # both ask for come from disk; the model writes only the new ones, with their own seeds.
+    inner = ScriptedEngine(_seeded_model)
+    cache = CachingEngine(inner, tmp_path)
+    cache.generate([Request(MSG, 4, SamplingParams(seed=10, max_tokens=50))])
+    before = len(inner.requests)
+    wider = Request(MSG, 6, SamplingParams(seed=8, max_tokens=50))
+    (got,) = cache.generate([wider])
+    assert [c.text for c in got] == [f"sample with seed {s}" for s in range(8, 14)]
+    (asked,) = inner.requests[before:]
+    assert asked.n == 2 and asked.params.seed == 8  # seeds 10 to 13 were on disk
+    assert cache.cache_stats.misses == 2 and cache.cache_stats.cached_completion_tokens == sum(c.completion_tokens for c in got[2:])
+    again = CachingEngine(ScriptedEngine(lambda m, i, p: "another model"), tmp_path)
+    assert [c.text for c in again.generate([Request(MSG, 3, SamplingParams(seed=11, max_tokens=50))])[0]] == [
+        f"sample with seed {s}" for s in (11, 12, 13)
+    ]
+    assert again.cache_stats.hits == 1 and again.stats.completion_tokens > 0
+
+
+def test_an_entry_written_whole_by_an_earlier_version_is_read_and_split(tmp_path: Path) -> None:
+    inner = ScriptedEngine(_seeded_model)
+    cache = CachingEngine(inner, tmp_path)
+    whole = Request(MSG, 3, SamplingParams(seed=20, max_tokens=50))
+    key = request_key(inner.identity, whole)
+    old = [Completion(f"old {j}", 5, 7) for j in range(3)]
+    path = cache.path_for(key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(CachingEngine._encode(key, old))
+    assert [c.text for c in cache.generate([whole])[0]] == ["old 0", "old 1", "old 2"]
+    (one,) = cache.generate([Request(MSG, 1, SamplingParams(seed=21, max_tokens=50))])
+    assert one[0].text == "old 1" and not inner.requests  # the model was never asked
 
 
 def test_misses_of_one_call_stay_one_batch_in_request_order(tmp_path: Path) -> None:

@@ -14,6 +14,13 @@ compares the strategies on identical samples. Token counts of a hit are those of
 original generation (they are the strategy's cost); wall time is not: a hit takes no
 model time, which each call's ``usage.cache_hits`` and the run record's ``completion_cache_hits`` say.
 
+A seeded sampling request of N > 1 is stored sample by sample: sample j of a request with
+seed s is the one-sample request with seed s + j (every engine seeds sample j with s + j), so
+a request that asks again for some of those samples in other groupings (the budgeted
+strategy's waves of 8 over S*'s 16, a larger N over a smaller one) is answered from disk for
+those and generates only the rest. An entry written whole for such a request by an earlier
+version is still read, and split into samples on the way.
+
 Requests without a seed at temperature > 0 are never cached (they are meant to differ).
 Entries are written atomically (``sstar.cache.write_atomic``); an unreadable entry is a miss.
 """
@@ -23,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -68,6 +75,15 @@ def cacheable(request: Request) -> bool:
     return request.params.seed is not None or request.params.temperature <= 0
 
 
+def sample_requests(request: Request) -> list[Request] | None:
+    """A seeded sampling request of N > 1 as its N one-sample requests (sample j: seed + j);
+    None for any other request (greedy samples are all alike: kept whole)."""
+    p = request.params
+    if request.n <= 1 or p.seed is None or p.temperature <= 0:
+        return None
+    return [Request(request.messages, 1, replace(p, seed=p.seed + j)) for j in range(request.n)]
+
+
 class CachingEngine(Engine):
     """Answers seeded requests from ``cache_dir`` and passes the rest to ``inner`` as one batch."""
 
@@ -98,33 +114,77 @@ class CachingEngine(Engine):
 
     def generate(self, requests: Sequence[Request]) -> Generation:
         identity = self.inner.identity
-        keys = [request_key(identity, r) if cacheable(r) else None for r in requests]
-        results: list[list[Completion] | None] = [self._load(k, r.n) if k else None for k, r in zip(keys, requests)]
-        todo = [i for i, got in enumerate(results) if got is None]
-        hit_prompt = hit_completion = 0
-        for got in results:
-            if got is not None:
-                # A request's N samples share one prompt: count it once, as the engines do.
-                hit_prompt += got[0].prompt_tokens if got else 0
-                hit_completion += sum(c.completion_tokens for c in got)
+        rows: list[list[Completion | None]] = []
+        # What the model must still write: (request, row, first sample, a key per sample or one for the whole).
+        todo: list[tuple[Request, int, int, list[str | None]]] = []
+        for i, request in enumerate(requests):
+            rows.append(self._lookup(identity, request, i, todo))
         fresh_usage = Usage()
         if todo:
-            fresh = self.inner.generate([requests[i] for i in todo])  # the misses stay one batch
+            fresh = self.inner.generate([t[0] for t in todo])  # the misses stay one batch
             fresh_usage = usage_of(fresh)
-            for i, comps in zip(todo, fresh):
-                results[i] = comps
-                if keys[i] is not None:
-                    write_atomic(self.path_for(keys[i]), self._encode(keys[i], comps))
-        hits = len(requests) - len(todo)
+            for (request, i, first, keys), comps in zip(todo, fresh):
+                rows[i][first : first + request.n] = comps
+                if len(keys) == 1 and keys[0] is not None and request.n > 1:  # greedy: one entry for the whole
+                    write_atomic(self.path_for(keys[0]), self._encode(keys[0], comps))
+                else:
+                    for key, comp in zip(keys, comps):
+                        if key is not None:
+                            write_atomic(self.path_for(key), self._encode(key, [comp]))
+        pending = {t[1] for t in todo}
+        hits = sum(1 for i in range(len(requests)) if i not in pending)
+        hit_prompt = hit_completion = 0
+        for i, row in enumerate(rows):
+            cached = [c for j, c in enumerate(row) if c is not None and not self._fresh(todo, i, j)]
+            hit_completion += sum(c.completion_tokens for c in cached)
+            if cached and i not in pending:
+                # A request's N samples share one prompt: count it once, as the engines do.
+                hit_prompt += cached[0].prompt_tokens
         # Token counts of a hit are those of the original generation (the strategy's cost); its time is not.
         usage = fresh_usage + Usage(hit_prompt, hit_completion, cache_hits=hits)
         with self._lock:
             self.cache_stats.hits += hits
-            self.cache_stats.misses += sum(1 for i in todo if keys[i] is not None)
-            self.cache_stats.uncacheable += sum(1 for k in keys if k is None)
+            self.cache_stats.misses += sum(1 for i in pending if cacheable(requests[i]))
+            self.cache_stats.uncacheable += sum(1 for r in requests if not cacheable(r))
             self.cache_stats.cached_completion_tokens += hit_completion
             self.stats.add(usage)
-        return Generation([r for r in results if r is not None], usage)
+        return Generation([[c for c in row if c is not None] for row in rows], usage)
+
+    @staticmethod
+    def _fresh(todo: list[tuple[Request, int, int, list[str | None]]], i: int, j: int) -> bool:
+        return any(t[1] == i and t[2] <= j < t[2] + t[0].n for t in todo)
+
+    def _lookup(self, identity: str, request: Request, i: int, todo: list[tuple[Request, int, int, list[str | None]]]) -> list[Completion | None]:
+        """The request's completions found on disk (None where missing); adds the misses to ``todo``."""
+        if not cacheable(request):
+            todo.append((request, i, 0, [None] * request.n))
+            return [None] * request.n
+        whole_key = request_key(identity, request)
+        samples = sample_requests(request)
+        whole = self._load(whole_key, request.n)
+        if samples is None:
+            if whole is None:
+                todo.append((request, i, 0, [whole_key]))
+            return list(whole) if whole is not None else [None] * request.n
+        keys = [request_key(identity, s) for s in samples]
+        if whole is not None:  # an earlier version's entry: split it, so other groupings find its samples
+            for key, comp in zip(keys, whole):
+                if not self.path_for(key).is_file():
+                    write_atomic(self.path_for(key), self._encode(key, [comp]))
+            return list(whole)
+        row: list[Completion | None] = [got[0] if (got := self._load(key, 1)) else None for key in keys]
+        j = 0
+        while j < len(row):  # each run of missing samples is one request: seed s + j, consecutive
+            if row[j] is not None:
+                j += 1
+                continue
+            k = j
+            while k < len(row) and row[k] is None:
+                k += 1
+            seed = request.params.seed + j  # type: ignore[operator]  # sample_requests: seeded
+            todo.append((Request(request.messages, k - j, replace(request.params, seed=seed)), i, j, keys[j:k]))
+            j = k
+        return row
 
     def close(self) -> None:
         self.inner.close()
