@@ -206,6 +206,23 @@ def test_a_rejected_input_never_splits_a_cluster(data):
     assert k not in a.valid and all(s.input != k for s in a.splits)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_a_sandbox_error_on_an_input_neither_splits_nor_counts_as_a_failure(data):
+    table = data.draw(tables())
+    assume(table.inputs)
+    k = data.draw(st.integers(0, len(table.inputs) - 1))
+    hit = data.draw(st.sampled_from(sorted(table.candidates)))
+    failed = {c: tuple(Outcome("se") if (i, c) == (k, hit) else o for i, o in enumerate(outs)) for c, outs in table.outcomes.items()}
+    d = decide(BehaviourTable(table.candidates, table.inputs, failed), judge=abstain)
+    assert k not in d.valid and all(s.input != k for s in d.splits)
+    # The same as if nobody had run on that input: rejected, it says nothing either.
+    rejected = tuple(replace(info, validated=False) if i == k else info for i, info in enumerate(table.inputs))
+    ref = decide(BehaviourTable(table.candidates, rejected, table.outcomes), judge=abstain)
+    assert [cl.members for cl in d.clusters] == [cl.members for cl in ref.clusters]
+    assert [cl.failures for cl in d.clusters] == [cl.failures for cl in ref.clusters]
+
+
 @given(st.data())
 def test_failures_count_only_on_checked_inputs_and_the_large_ones_timeouts(data):
     table = data.draw(tables())

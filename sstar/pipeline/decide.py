@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Literal, Mapping, Optional, Protocol, Sequence
 
 OK = "ok"  # RunStatus.OK's value
+SANDBOX_ERROR = "se"  # RunStatus.SE's value: the sandbox failed, not the program
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,13 @@ def counts_as_failure(info: InputInfo, outcome: Outcome) -> bool:
 
 
 def valid_inputs(table: BehaviourTable) -> list[int]:
-    """Inputs that may split clusters: validated, and some candidate ran on them."""
+    """Inputs that may split clusters: validated, some candidate ran on them, and the sandbox
+    gave every candidate a verdict there (a sandbox error says nothing about a program)."""
     return [
         i for i, info in enumerate(table.inputs)
-        if info.validated and any(table.outcomes[c][i].ok for c in table.candidates)
+        if info.validated
+        and any(table.outcomes[c][i].ok for c in table.candidates)
+        and not any(table.outcomes[c][i].status == SANDBOX_ERROR for c in table.candidates)
     ]  # fmt: skip
 
 
