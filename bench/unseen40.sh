@@ -8,6 +8,10 @@
 #      same 16 samples through that cache: only their own selection requests are generated.
 # The cache (bench/ccache-unseen40) is committed: it is what the model wrote, the costly part;
 # records go to bench/runs, traces to $TRACES. `touch $STOP` ends the run after a problem.
+#   3. with MODES="plans hints ..." (issue 19): the new S* with each --sampling mode too; the
+#      new S* run above is the plain one (bench/pool.py $TRACES/MODE --against $TRACES/new).
+#   4. with BUDGETS="8000 4000" (issue 15): the budgeted S* at each budget (generated tokens).
+# STEPS="base new majority" picks the first steps (default: all three).
 #
 #   git worktree add --detach ../wt-base 832ce1e && (cd ../wt-base && git show 3117804 -- sstar/engine | git apply -3)
 #   git worktree add --detach ../wt-new HEAD
@@ -32,11 +36,22 @@ run() {  # worktree, then batch arguments
 order | while read -r rel; do
   P=$SHARED/$rel
   echo "=== $(date +%T) $rel"
-  run "$BASE" "$P" --out "$B/runs/sstar-1.5b-n16r0-unseen40.jsonl" --strategy sstar -n 16 --rounds 0 --trace-dir "$TRACES/sstar"
-  echo "--- $(date +%T) new S*"
-  run "$NEW" "$P" --out "$B/runs/sstar-new-1.5b-n16r0-unseen40.jsonl" --strategy sstar -n 16 --rounds 0 --trace-dir "$TRACES/new"
-  echo "--- $(date +%T) majority"
-  run "$NEW" "$P" --out "$B/runs/majority-1.5b-n16-unseen40.jsonl" --strategy majority -n 16 --trace-dir "$TRACES/majority"
+  case " ${STEPS:-base new majority} " in *" base "*)
+    run "$BASE" "$P" --out "$B/runs/sstar-1.5b-n16r0-unseen40.jsonl" --strategy sstar -n 16 --rounds 0 --trace-dir "$TRACES/sstar" ;; esac
+  case " ${STEPS:-base new majority} " in *" new "*)
+    echo "--- $(date +%T) new S*"
+    run "$NEW" "$P" --out "$B/runs/sstar-new-1.5b-n16r0-unseen40.jsonl" --strategy sstar -n 16 --rounds 0 --trace-dir "$TRACES/new" ;; esac
+  case " ${STEPS:-base new majority} " in *" majority "*)
+    echo "--- $(date +%T) majority"
+    run "$NEW" "$P" --out "$B/runs/majority-1.5b-n16-unseen40.jsonl" --strategy majority -n 16 --trace-dir "$TRACES/majority" ;; esac
+  for m in ${MODES:-}; do
+    echo "--- $(date +%T) sampling $m"
+    run "$NEW" "$P" --out "$B/runs/pool-$m-1.5b-n16r0-unseen40.jsonl" --strategy sstar -n 16 --rounds 0 --sampling "$m" --trace-dir "$TRACES/$m"
+  done
+  for t in ${BUDGETS:-}; do
+    echo "--- $(date +%T) budget $t"
+    run "$NEW" "$P" --out "$B/runs/budget$t-1.5b-unseen40.jsonl" --budget "$t" --trace-dir "$TRACES/budget$t"
+  done
   [ -e "$STOP" ] && { echo "stopped: $STOP"; break; }
 done
 echo "=== done $(date +%T)"
