@@ -11,7 +11,8 @@
 #   3. with MODES="plans hints ..." (issue 19): the new S* with each --sampling mode too; the
 #      new S* run above is the plain one (bench/pool.py $TRACES/MODE --against $TRACES/new).
 #   4. with BUDGETS="8000 4000" (issue 15): the budgeted S* at each budget (generated tokens).
-# STEPS="base new majority" picks the first steps (default: all three).
+# STEPS="base new majority" picks the first steps (default: all three); FIRST=k stops after
+# the first k problems of the order (a later step over the problems an earlier session did).
 #
 #   git worktree add --detach ../wt-base 832ce1e && (cd ../wt-base && git show 3117804 -- sstar/engine | git apply -3)
 #   git worktree add --detach ../wt-new HEAD
@@ -33,7 +34,7 @@ run() {  # worktree, then batch arguments
   local wt=$1; shift
   (cd "$wt" && PYTHONPATH=$wt nice -n 5 "$PY" -m sstar.cli.main batch "$@" $CC --resume) 2>&1 | tail -2
 }
-order | while read -r rel; do
+order | head -n "${FIRST:-40}" | while read -r rel; do
   P=$SHARED/$rel
   echo "=== $(date +%T) $rel"
   case " ${STEPS:-base new majority} " in *" base "*)
