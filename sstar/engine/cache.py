@@ -132,10 +132,11 @@ class CachingEngine(Engine):
                         if key is not None:
                             write_atomic(self.path_for(key), self._encode(key, [comp]))
         pending = {t[1] for t in todo}
+        fresh_slots = {(i, j) for request, i, first, _ in todo for j in range(first, first + request.n)}
         hits = sum(1 for i in range(len(requests)) if i not in pending)
         hit_prompt = hit_completion = 0
         for i, row in enumerate(rows):
-            cached = [c for j, c in enumerate(row) if c is not None and not self._fresh(todo, i, j)]
+            cached = [c for j, c in enumerate(row) if c is not None and (i, j) not in fresh_slots]
             hit_completion += sum(c.completion_tokens for c in cached)
             if cached and i not in pending:
                 # A request's N samples share one prompt: count it once, as the engines do.
@@ -149,10 +150,6 @@ class CachingEngine(Engine):
             self.cache_stats.cached_completion_tokens += hit_completion
             self.stats.add(usage)
         return Generation([[c for c in row if c is not None] for row in rows], usage)
-
-    @staticmethod
-    def _fresh(todo: list[tuple[Request, int, int, list[str | None]]], i: int, j: int) -> bool:
-        return any(t[1] == i and t[2] <= j < t[2] + t[0].n for t in todo)
 
     def _lookup(self, identity: str, request: Request, i: int, todo: list[tuple[Request, int, int, list[str | None]]]) -> list[Completion | None]:
         """The request's completions found on disk (None where missing); adds the misses to ``todo``."""
