@@ -176,16 +176,20 @@ def test_stops_as_soon_as_the_decision_is_settled(problem, sandbox):
     assert sum(result.budget["stages"].values()) == result.completion_tokens
 
 
-def test_keeps_sampling_while_nothing_passes_and_never_exceeds_the_budget_by_more_than_a_wave(problem, sandbox):
-    script = Script(lambda pos: WRONG)
+@pytest.mark.parametrize("budget", [700, 760, 1000])
+def test_keeps_sampling_while_nothing_passes_and_cuts_the_last_wave_to_the_budget(problem, sandbox, budget):
+    script = Script(lambda pos: WRONG)  # every sample the same length: the estimate is exact
     engine = ScriptedEngine(script)
-    budget = 700
     result = solve(problem, engine, sandbox, SolveConfig(strategy=Strategy.BUDGET, budget_tokens=budget, wave_size=3))
     assert result.budget["stop"] == "budget"
     waves = waves_of(result)
     assert len(waves) >= 2 and all(w["step"] == "generate" for w in waves)
-    assert sorted(script.positions) == list(range(3 * len(waves)))  # every wave drew new samples
-    assert budget <= result.completion_tokens < budget + waves[-1]["tokens"]
+    drawn = sum(w["programs"] for w in waves)
+    assert sorted(script.positions) == list(range(drawn))  # every wave drew new samples, in order
+    assert all(w["programs"] == 3 for w in waves[:-1]) and 1 <= waves[-1]["programs"] <= 3
+    per_sample = waves[0]["tokens"] / 3
+    # The samples bought are the nearest count to what the budget buys: off by half a sample at most.
+    assert abs(result.completion_tokens - budget) <= per_sample / 2 + 1
     assert result.candidates_passing_public == 0
 
 

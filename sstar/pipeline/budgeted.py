@@ -1,6 +1,7 @@
 """The budgeted strategy: S* under one budget of generated tokens (and optionally seconds).
 
-Instead of a fixed N and R, candidates come in waves the size of the engine's batch. After
+Instead of a fixed N and R, candidates come in waves the size of the engine's batch (the
+last one cut to the samples the tokens left are expected to buy). After
 each wave the public tests run (generate does that) and, when two or more programs pass,
 the passing ones are clustered by behaviour on selection inputs that are synthesized once
 and reused for every later wave. The run stops as soon as the decision is settled, when the
@@ -152,6 +153,18 @@ class BudgetAccount:
             return left  # nothing measured yet: never settle on a guess
         return math.ceil(left / per_sample)
 
+    def wave_fits(self, wave_size: int, per_attempt: float) -> int:
+        """Attempts the next wave holds: a full wave, or as many as the tokens left are expected to buy.
+
+        A wave is paid before it is checked, so full waves overshot the budget by up to a wave
+        (docs/benchmarks.md, issue 15: +24 % at 8,000 tokens). Rounding to the nearest count
+        makes the expected spending the budget itself; 0 means the budget is spent.
+        """
+        if per_attempt <= 0:
+            return wave_size  # nothing measured yet (the first wave): a full one
+        left = max(0, self.tokens - self.spent)
+        return min(wave_size, int(left / per_attempt + 0.5))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "tokens": self.tokens,
@@ -249,8 +262,16 @@ def run_budgeted(ctx: RunContext) -> tuple[list[Candidate], Selection]:
             break
         near = [c for c in candidates if is_near_miss(c) and c.index not in repaired]
         before = ctx.completion_tokens
-        if acct.waves and near and repair_pays(acct.fresh, acct.repair):
-            subset = sorted(near, key=lambda c: (-c.public_passed, c.index))[:wave_size]
+        per_sample = acct.fresh.tokens / acct.fresh.attempts if acct.fresh.attempts else 0.0
+        repairing = bool(acct.waves and near and repair_pays(acct.fresh, acct.repair))
+        # A repair's cost is its own measured mean, or a fresh sample's until one is measured.
+        per_attempt = acct.repair.tokens / acct.repair.attempts if repairing and acct.repair.attempts else per_sample
+        size = acct.wave_fits(wave_size, per_attempt)
+        if size == 0:
+            acct.stop = "budget"
+            break
+        if repairing:
+            subset = sorted(near, key=lambda c: (-c.public_passed, c.index))[:size]
             repaired.update(c.index for c in subset)
             debug_candidates(ctx, subset, 1)
             spent = _spend(ctx, acct, "repair", before)
@@ -258,8 +279,8 @@ def run_budgeted(ctx: RunContext) -> tuple[list[Candidate], Selection]:
             acct.repair = Yield(acct.repair.tokens + spent, acct.repair.attempts + len(subset), acct.repair.passed + gained)
             kind, count = "repair", len(subset)
         else:
-            new = generate_candidates(ctx, wave_size, start_index=next_index)
-            next_index += max(wave_size, len(new))
+            new = generate_candidates(ctx, size, start_index=next_index)
+            next_index += max(size, len(new))  # consecutive sample positions: the cache serves any wave sizes
             candidates.extend(new)
             ctx.candidates.extend(new)  # what Ctrl-C falls back on
             spent = _spend(ctx, acct, "generate", before)
