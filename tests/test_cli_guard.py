@@ -77,6 +77,7 @@ WAITER = (
     "    print(os.getpid(), flush=True)\n"  # inside the try: Ctrl-C may come right after
     "    time.sleep(60)\n"
     "except KeyboardInterrupt:\n"
+    "    time.sleep(0.3)\n"  # cleanup: a second KeyboardInterrupt here would end in a traceback
     "    print('interrupted', flush=True)\n"
     "    sys.exit(130)\n"
 )
@@ -88,12 +89,46 @@ def test_ctrl_c_reaches_the_child_which_exits_130() -> None:
         assert proc.stdout is not None
         int(proc.stdout.readline())
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal does: the whole process group
-        assert proc.wait(timeout=60) == 130
-        assert "interrupted" in proc.stdout.read()
+        assert proc.wait(timeout=60) == 130  # not 1: the guard's forwarded copy did not interrupt the cleanup
+        assert proc.stdout.read().count("interrupted") == 1
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_a_sigint_sent_to_the_guard_alone_reaches_the_child_once() -> None:
+    # `kill -INT PID`, or a program stopping sstar with proc.send_signal(SIGINT): not the group.
+    proc = subprocess.Popen(guarded(WAITER), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, start_new_session=True)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        int(proc.stdout.readline())
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+        assert proc.stdout.read().count("interrupted") == 1
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_sigint_ignored_at_start_stays_ignored() -> None:
+    # `nohup`/`&` in a script start sstar with SIGINT ignored: a SIGINT must not stop it.
+    code = guarded(WAITER).copy()
+    code[2] = code[2].replace("signal.signal(signal.SIGINT, signal.default_int_handler)", "signal.signal(signal.SIGINT, signal.SIG_IGN)")
+    proc = subprocess.Popen(code, stdout=subprocess.PIPE, text=True, env=ENV, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=1.5)
+        os.kill(child, 0)  # still running
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def test_sigterm_is_forwarded_and_the_guard_ends_the_same_way() -> None:
