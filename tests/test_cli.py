@@ -53,3 +53,20 @@ def test_rendered_help_shows_bracketed_text() -> None:
     assert "sstar[plot]" in flat
     result = CliRunner().invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
     assert "[default: $SSTAR_CACHE_DIR or ~/.cache/sstar/exec]" in re.sub(r"[\s│]+", " ", result.output)
+
+
+def test_the_summary_says_no_program_rather_than_a_verdict_on_no_tests() -> None:
+    from rich.console import Console
+
+    from sstar.cli.solve_cmd import summary_table
+    from sstar.pipeline.types import SolveResult
+    from sstar.verdict import JudgeReport
+
+    def render(result: SolveResult) -> str:
+        console = Console(width=120, record=True)
+        console.print(summary_table(result))
+        return console.export_text()
+
+    empty = render(SolveResult(problem_id="p", strategy="sstar", program="", public=JudgeReport(), interrupted=True))
+    assert "no program" in empty and "(AC)" not in empty
+    assert "0/0" not in empty

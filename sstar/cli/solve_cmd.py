@@ -53,7 +53,10 @@ def summary_table(result: SolveResult) -> Table:
     table.add_column()
     table.add_row("strategy", result.strategy)
     table.add_row("candidates", f"{result.candidates} ({result.candidates_passing_public} pass the public tests)")
-    table.add_row("chosen: public tests", f"{result.public.passed}/{result.public.total} ({result.public.verdict.value})")
+    if not result.program:
+        table.add_row("chosen: public tests", "no program")  # nothing ran: not "0/0 (AC)"
+    else:
+        table.add_row("chosen: public tests", f"{result.public.passed}/{result.public.total} ({result.public.verdict.value})")
     table.add_row("behaviour clusters", str(result.clusters))
     table.add_row("judge calls", str(result.judge_calls) + (f" ({result.judge_no_verdict} without a verdict)" if result.judge_no_verdict else ""))
     table.add_row("confidence", f"{result.confidence:.2f}" + (" [yellow](unsure)[/]" if result.unsure else ""))
