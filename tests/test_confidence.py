@@ -118,7 +118,7 @@ def test_strategies_come_from_the_registry_and_accept_names(problem_dir, process
     finally:
         del strategies.STRATEGIES["test-lone"]
     assert calls == ["test-lone"] and result.strategy == "test-lone" and result.public.all_passed
-    assert by_enum.strategy == by_name.strategy == "zero-shot" and by_name.confidence == by_enum.confidence == 0.6
+    assert by_enum.strategy == by_name.strategy == "zero-shot" and by_name.confidence == by_enum.confidence == 0.4
     assert SolveConfig(strategy="zero-shot").strategy is Strategy.ZERO_SHOT
 
 
@@ -211,13 +211,13 @@ def test_check_solve_missing_writes_only_solutions_at_or_above_the_threshold(tmp
     repo = tmp_path / "repo"
     folder = write_problem(repo)
     engine = ScriptedEngine(script([RIGHT]))
-    # Zero-shot: a lone passing sample, confidence 0.6.
-    skipped = check_repository(repo, process_sandbox, solve_missing=True, engine=engine, config=SolveConfig(strategy=Strategy.ZERO_SHOT, min_confidence=0.7))
+    # Zero-shot: a lone passing sample, confidence 0.4.
+    skipped = check_repository(repo, process_sandbox, solve_missing=True, engine=engine, config=SolveConfig(strategy=Strategy.ZERO_SHOT, min_confidence=0.5))
     (check,) = skipped.problems
     assert not (folder / "solution.py").exists()
-    assert check.missing and check.unsure == "confidence 0.60 < --min-confidence 0.70: not written"
+    assert check.missing and check.unsure == "confidence 0.40 < --min-confidence 0.50: not written"
     assert skipped.exit_code == 0 and skipped.missing == 1  # like a problem without a solution
-    written = check_repository(repo, process_sandbox, solve_missing=True, engine=engine, config=SolveConfig(strategy=Strategy.ZERO_SHOT, min_confidence=0.6))
+    written = check_repository(repo, process_sandbox, solve_missing=True, engine=engine, config=SolveConfig(strategy=Strategy.ZERO_SHOT, min_confidence=0.4))
     assert (folder / "solution.py").is_file() and written.exit_code == 0 and written.passed == 1
 
 
@@ -228,10 +228,10 @@ def test_cli_check_says_which_it_skipped(tmp_path, monkeypatch, process_sandbox)
     repo = tmp_path / "repo"
     write_problem(repo)
     monkeypatch.setitem(ENGINES._factories, "sel-test", lambda arg, **_: ScriptedEngine(script([RIGHT])))
-    args = ["check", str(repo), "--solve-missing", "--model", "sel-test", "--sandbox", "process", "--strategy", "zero-shot", "--min-confidence", "0.7"]
+    args = ["check", str(repo), "--solve-missing", "--model", "sel-test", "--sandbox", "process", "--strategy", "zero-shot", "--min-confidence", "0.5"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "max: confidence 0.60 < --min-confidence 0.70: not written" in " ".join(result.stderr.split())
+    assert "max: confidence 0.40 < --min-confidence 0.50: not written" in " ".join(result.stderr.split())
 
 
 def test_batch_records_carry_confidence_and_old_records_still_load(tmp_path, process_sandbox):
@@ -242,7 +242,7 @@ def test_batch_records_carry_confidence_and_old_records_still_load(tmp_path, pro
     out = tmp_path / "run.jsonl"
     run_batch([tmp_path / "set"], out, engine, process_sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT), model_name="scripted")
     (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
-    assert rec["confidence"] == 0.6 and "unsure" not in rec and rec["solved"]
+    assert rec["confidence"] == 0.4 and "unsure" not in rec and rec["solved"]
     # --resume with another --min-confidence: it marks records, it does not change the run.
     marked = tmp_path / "marked.jsonl"
     run_batch([tmp_path / "set"], marked, engine, process_sandbox, SolveConfig(strategy=Strategy.ZERO_SHOT, min_confidence=0.7), model_name="scripted")
@@ -255,8 +255,8 @@ def test_batch_records_carry_confidence_and_old_records_still_load(tmp_path, pro
     from sstar.report import load_runs, render, summarize
 
     (run,) = load_runs([out])
-    assert summarize(run).confidence_solved_mean == 0.6 and summarize(run).confidence_unsolved_mean is None
-    assert json.loads(render([run], "json"))["problems"][0]["results"]["run"]["confidence"] == 0.6
+    assert summarize(run).confidence_solved_mean == 0.4 and summarize(run).confidence_unsolved_mean is None
+    assert json.loads(render([run], "json"))["problems"][0]["results"]["run"]["confidence"] == 0.4
     old_file = tmp_path / "old.jsonl"
     old_file.write_text(json.dumps({"v": 1, "path": "p", "solved": True}) + "\n")
     assert summarize(load_runs([old_file])[0]).confidence_solved_mean is None
@@ -274,4 +274,4 @@ def test_cli_batch_min_confidence_marks_records(tmp_path, monkeypatch, process_s
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output  # batch marks, it does not abstain
     (rec,) = [json.loads(line) for line in out.read_text().splitlines()]
-    assert rec["confidence"] == 0.6 and rec["unsure"] is True and rec["solved"]
+    assert rec["confidence"] == 0.4 and rec["unsure"] is True and rec["solved"]

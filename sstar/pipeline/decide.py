@@ -334,14 +334,20 @@ def confidence(
     public_fraction: share of public tests the chosen program passes.
 
     - the chosen program fails a public test (or nothing passes): ``0.1 * public_fraction``;
-    - otherwise ``0.2 + 0.8 * S * A * J`` with support ``S = support / passing``, agreement
-      evidence ``A = (1 + inputs_run) / (2 + inputs_run)`` (0.5 untested, towards 1 as more
-      inputs found no disagreement) and judge term ``J = (1 + won) / (1 + won + lost +
+    - otherwise ``0.2 + 0.8 * S * R * A * J`` with support ``S = support / passing``,
+      convergence ``R = support / (support + 1)`` (one sample that found this behaviour: 0.5;
+      many samples that found it independently: towards 1), agreement evidence
+      ``A = (1 + inputs_run) / (2 + inputs_run)`` (0.5 untested, towards 1 as more inputs
+      found no disagreement) and judge term ``J = (1 + won) / (1 + won + lost +
       no_verdict / 2)`` (1 when unjudged or only won).
     """
     if passing <= 0 or support <= 0 or public_fraction < 1.0:
         return round(CAP_FAILING * max(0.0, min(1.0, public_fraction)), 4)
-    s = min(support, passing) / passing
+    support = min(support, passing)
+    s = support / passing
+    # A lone public-passing sample was right in 9 of 43 recorded choices, 4 or more agreeing
+    # samples in 9 of 12 (docs/selection.md): how many samples converged is evidence too.
+    r = support / (support + 1)
     a = (1 + inputs_run) / (2 + inputs_run)
     j = (1 + won) / (1 + won + lost + no_verdict / 2)
-    return round(FLOOR_PASSING + (1 - FLOOR_PASSING) * s * a * j, 4)
+    return round(FLOOR_PASSING + (1 - FLOOR_PASSING) * s * r * a * j, 4)
