@@ -345,7 +345,7 @@ def confidence(
         return round(CAP_FAILING * max(0.0, min(1.0, public_fraction)), 4)
     support = min(support, passing)
     s = support / passing
-    # A lone public-passing sample was right in 9 of 43 recorded choices, 4 or more agreeing
+    # A lone public-passing sample was right in 9 of 54 recorded choices, 4 or more agreeing
     # samples in 9 of 12 (docs/selection.md): how many samples converged is evidence too.
     r = support / (support + 1)
     a = (1 + inputs_run) / (2 + inputs_run)
