@@ -296,6 +296,16 @@ def test_confidence_is_in_range_and_monotone(passing, support, inputs_run, won, 
     assert confidence(passing=passing, support=support, public_fraction=min(fraction, 0.99)) <= 0.1
 
 
+def test_a_lone_survivor_ranks_below_agreeing_samples():
+    # Recorded runs (docs/selection.md, "Why R"): a lone public-passing sample was right far
+    # less often than several samples that agree, so it must not score as high untested.
+    lone = confidence(passing=1, support=1)
+    assert lone == 0.4
+    assert lone < confidence(passing=2, support=2) < confidence(passing=4, support=4) < confidence(passing=16, support=16)
+    # ... and below a 6-to-3 majority on one validated input (it used to score above it).
+    assert lone < confidence(passing=9, support=6, inputs_run=1)
+
+
 def old_rule(table: BehaviourTable, judge, min_support: float, max_pairs: int) -> int:
     """The rule as select.py applied it inline before decide.py (its judge_pairs judged up to
     three pairs per model call and checked the early stop after each such chunk)."""
